@@ -1,0 +1,79 @@
+"""POST/GET/DELETE /v1/assets and the signed content URL."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
+
+from diffuserve.api.deps import AuthorDep, ServicesDep
+from diffuserve.api.schemas import AssetCreate, AssetsDelete, body_schema
+from diffuserve.errors import NotFound
+from diffuserve.service.coerce import query_flag
+from diffuserve.service.signing import asset_content_path
+
+router = APIRouter(prefix="/v1/assets", tags=["assets"])
+
+
+@router.post("", openapi_extra=body_schema(AssetCreate))
+def post_asset(
+    body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep
+) -> dict[str, Any]:
+    return services.assets.upload(body, author_id=author)
+
+
+@router.get("")
+def list_assets(
+    services: ServicesDep,
+    _author: AuthorDep,
+    inferenceId: str | None = None,
+    modelId: str | None = None,
+    parentAssetId: str | None = None,
+    rootAssetId: str | None = None,
+    authorId: str | None = None,
+    type: str | None = None,
+    types: Annotated[list[str] | None, Query()] = None,
+    sortBy: str | None = None,
+    sortDirection: str | None = None,
+    pageSize: str | None = None,
+    paginationToken: str | None = None,
+    originalAssets: str | None = None,
+) -> dict[str, Any]:
+    return services.assets.list(
+        inferenceId=inferenceId,
+        modelId=modelId,
+        parentAssetId=parentAssetId,
+        rootAssetId=rootAssetId,
+        authorId=authorId,
+        type=type,
+        types=",".join(types) if types else None,
+        sortBy=sortBy,
+        sortDirection=sortDirection,
+        pageSize=pageSize,
+        paginationToken=paginationToken,
+    )
+
+
+@router.delete("", openapi_extra=body_schema(AssetsDelete))
+def delete_assets(
+    body: Annotated[dict[str, Any], Body()], services: ServicesDep, _author: AuthorDep
+) -> dict[str, Any]:
+    return services.assets.delete(body.get("assetIds"))  # type: ignore[arg-type]
+
+
+@router.get("/{assetId}")
+def get_asset(
+    assetId: str, services: ServicesDep, _author: AuthorDep, originalAssets: str | None = None
+) -> dict[str, Any]:
+    return services.assets.get(assetId, original_assets=query_flag(originalAssets))
+
+
+@router.get("/{assetId}/content", tags=["content"])
+def get_asset_content(assetId: str, request: Request, services: ServicesDep) -> Response:
+    """The asset's bytes at a signed, expiring URL (the `url` of an Asset); no credentials needed."""
+    q = request.query_params
+    if not services.signer.verify(asset_content_path(assetId), q.get("expires"), q.get("sig")):
+        raise NotFound("this URL is not valid or has expired", reason="invalid_signature")
+    data, mime = services.assets.read(assetId)
+    return Response(data, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,164 @@
+"""The one place that wires the parts together: the container, the FastAPI app and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from diffuserve import __version__
+from diffuserve.api import routes_assets, routes_generate, routes_imagepipeline, routes_jobs, routes_models
+from diffuserve.api.errors import install_error_handlers
+from diffuserve.config import Settings
+from diffuserve.engine.engine import Engine
+from diffuserve.engine.registry import Registry
+from diffuserve.jobs.local_queue import InProcessQueue
+from diffuserve.jobs.runner import JobRunner
+from diffuserve.service.assets import AssetService
+from diffuserve.service.fetch import SafeHttp
+from diffuserve.service.imagepipeline import ImagePipelineService
+from diffuserve.service.inference import InferenceService
+from diffuserve.service.jobs import JobService
+from diffuserve.service.keys import KeyService
+from diffuserve.service.models import ModelService
+from diffuserve.service.services import Services
+from diffuserve.service.signing import UrlSigner, load_or_create_secret
+from diffuserve.service.webhooks import WebhookNotifier
+from diffuserve.storage.asset_repository import AssetRepository
+from diffuserve.storage.asset_store import AssetStore
+from diffuserve.storage.blobs import LocalBlobStore
+from diffuserve.storage.database import Database
+from diffuserve.storage.job_repository import JobRepository
+from diffuserve.storage.key_repository import KeyRepository
+
+logger = logging.getLogger(__name__)
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_settings(settings: Settings) -> None:
+    """Open mode (no API keys) is refused unless the server listens on a loopback address."""
+    if settings.open_mode and not is_loopback_host(settings.host):
+        raise ValueError(
+            f"open_mode serves without API keys and is only allowed on a loopback host, not {settings.host!r}"
+        )
+
+
+def open_database(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    db.create_tables()
+    return db
+
+
+@dataclass
+class Container:
+    """Everything built at start, torn down in reverse order at shutdown."""
+
+    settings: Settings
+    db: Database
+    queue: InProcessQueue
+    webhooks: WebhookNotifier
+    services: Services
+    engine: Engine
+
+    def close(self) -> None:
+        try:
+            self.queue.stop(timeout_s=self.settings.shutdown_timeout_s)
+            self.webhooks.stop()
+        finally:
+            self.db.close()
+            logger.info("service stopped")
+
+
+def build_container(settings: Settings, *, engine: Engine | None = None) -> Container:
+    """Builds and starts every part; `engine` lets a caller share an already warm engine (tests, bench)."""
+    check_settings(settings)
+    db = open_database(settings)
+    blobs = LocalBlobStore(settings.data_dir / "blobs")
+    registry = engine.registry if engine is not None else Registry(settings.resolved_registry_path)
+    if settings.demo_models:
+        from diffuserve.engine.demo import register_demo_models
+
+        register_demo_models(registry, settings.resolved_demo_models_dir)
+    engine = engine or Engine(registry, settings)
+    jobs = JobRepository(db)
+    assets = AssetStore(AssetRepository(db), blobs)
+    signer = UrlSigner(
+        settings.url_secret or load_or_create_secret(settings.data_dir / "secret.key"),
+        base_url=settings.resolved_public_url,
+        ttl_s=settings.url_ttl_s,
+    )
+    queue = InProcessQueue(
+        jobs, lambda emit: JobRunner(engine=engine, jobs=jobs, assets=assets, blobs=blobs, emit=emit)
+    )
+    http = SafeHttp(
+        allow_private=settings.fetch_allow_private,
+        max_bytes=settings.fetch_max_bytes,
+        timeout_s=settings.fetch_timeout_s,
+    )
+    inference = InferenceService(engine=engine, jobs=jobs, assets=assets, queue=queue, signer=signer)
+    services = Services(
+        inference=inference,
+        jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=blobs),
+        assets=AssetService(assets=assets, signer=signer),
+        models=ModelService(registry),
+        keys=KeyService(KeyRepository(db)),
+        imagepipeline=ImagePipelineService(
+            inference=inference, jobs=jobs, registry=registry, http=http, signer=signer
+        ),
+        signer=signer,
+        open_mode=settings.open_mode,
+    )
+    webhooks = WebhookNotifier(
+        jobs=jobs,
+        queue=queue,
+        http=http,
+        signer=signer,
+        attempts=settings.webhook_attempts,
+        backoff_s=settings.webhook_backoff_s,
+    )
+    webhooks.start()
+    queue.start()
+    logger.info("service started data_dir=%s models=%d", settings.data_dir, len(registry.list()))
+    return Container(
+        settings=settings, db=db, queue=queue, webhooks=webhooks, services=services, engine=engine
+    )
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    """The FastAPI app; its lifespan builds the container and closes it, whatever happens."""
+    check_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = await asyncio.to_thread(build_container, settings, engine=engine)
+        app.state.container = container
+        app.state.services = container.services
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(container.close)
+
+    app = FastAPI(
+        title="diffuserve",
+        version=__version__,
+        description="Scenario-compatible image generation API and imagepipeline-style API over diffusers.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (routes_generate, routes_jobs, routes_assets, routes_models, routes_imagepipeline):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,98 @@
+"""`diffuserve serve` and `diffuserve keys create`: the subcommands of the service front end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from diffuserve.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if getattr(args, "data_dir", None):
+        values["data_dir"] = Path(args.data_dir)
+    return Settings(**values)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from diffuserve.app import create_app
+
+    settings = _settings(args, host=getattr(args, "host", None), port=getattr(args, "port", None))
+    if getattr(args, "open_mode", False):
+        settings = settings.model_copy(update={"open_mode": True})
+    app = create_app(settings)
+    url = settings.resolved_public_url
+    print(f"diffuserve serving on http://{settings.host}:{settings.port} (docs: {url}/docs)", file=sys.stderr)
+    if getattr(args, "open", False):
+        webbrowser.open(f"{url}/docs")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=None)
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from diffuserve.app import open_database
+    from diffuserve.service.keys import KeyService
+    from diffuserve.storage.key_repository import KeyRepository
+
+    settings = _settings(args)
+    db = open_database(settings)
+    try:
+        key = KeyService(KeyRepository(db)).create()
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps({"key": key.key, "secret": key.secret}))
+    else:
+        print(f"key:    {key.key}\nsecret: {key.secret}\n(the secret is shown once; only its hash is stored)")
+    return 0
+
+
+def add_serve_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds `serve` and `keys` to the main parser's subcommands."""
+    keep = argparse.SUPPRESS  # do not overwrite the main parser's --data-dir when not given here
+    p = sub.add_parser("serve", help="run the HTTP service (REST API, imagepipeline API, worker)")
+    p.add_argument("--host", default=keep, help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=keep, help="listen port (default 8000)")
+    p.add_argument("--data-dir", default=keep, help="data folder (database, assets, models)")
+    p.add_argument("--open", action="store_true", help="open the API docs in a browser")
+    p.add_argument(
+        "--open-mode",
+        action="store_true",
+        default=keep,
+        help="serve without API keys (loopback host and clients only)",
+    )
+    p.set_defaults(func=cmd_serve)
+
+    k = sub.add_parser("keys", help="manage API keys")
+    ksub = k.add_subparsers(dest="keys_command", required=True)
+    c = ksub.add_parser("create", help="create an API key and print it with its secret (shown once)")
+    c.add_argument("--json", action="store_true", help='print {"key", "secret"} as JSON')
+    c.add_argument("--data-dir", default=keep, help="data folder")
+    c.set_defaults(func=cmd_keys_create)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (python -m diffuserve.cli_serve serve ...), used by tests that run a real process."""
+    parser = argparse.ArgumentParser(prog="diffuserve")
+    parser.add_argument("--data-dir", default=None)
+    add_serve_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Settings: one class, read from DIFFUSERVE_* environment variables; the CLI only overrides it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can tune. Nothing happens when this module is imported."""
+
+    model_config = SettingsConfigDict(env_prefix="DIFFUSERVE_", extra="ignore")
+
+    # Root of everything diffuserve writes: database, assets, model cache, registry file.
+    data_dir: Path = Path("./data")
+    # The model registry file (YAML); default: <data_dir>/models.yaml.
+    registry_path: Path | None = None
+    # Where built-in demo models are built and cached; default: <data_dir>/demo-models.
+    demo_models_dir: Path | None = None
+    # Register the built-in tiny demo models in the registry when they are missing.
+    demo_models: bool = True
+
+    # Torch device: "auto" picks cuda, then mps, then cpu.
+    device: str = "auto"
+    # Torch dtype: "auto" is float16 on cuda/mps and float32 on cpu.
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    # Largest number of images denoised together; numSamples above it runs in several batches.
+    max_batch_size: int = Field(default=4, ge=1, le=128)
+    # Memory the pipeline cache may hold before it evicts the least recently used model (MiB).
+    cache_budget_mb: int = Field(default=16384, ge=64)
+    # Send a preview image every this many steps when a request asks for intermediate images.
+    preview_every: int = Field(default=5, ge=1)
+
+    # HTTP server address.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Public base URL used in signed asset URLs; default: http://<host>:<port>.
+    public_url: str | None = None
+    # Secret for signing asset URLs; default: generated once and kept in <data_dir>/secret.key.
+    url_secret: str | None = None
+    # Lifetime of a signed asset URL (seconds).
+    url_ttl_s: int = Field(default=24 * 3600, ge=60)
+    # Serve without API keys; only allowed while the server listens on a loopback address.
+    open_mode: bool = False
+
+    # Graceful shutdown: how long the running job may take to finish before it is stopped and re-queued (s).
+    shutdown_timeout_s: float = Field(default=30.0, ge=0)
+
+    # Database URL; default: SQLite file <data_dir>/diffuserve.db (WAL mode).
+    database_url: str | None = None
+
+    # Fetching image URLs (imagepipeline API): size cap, timeout, and whether private addresses are allowed.
+    fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    fetch_timeout_s: float = Field(default=15.0, gt=0)
+    fetch_allow_private: bool = False
+    # Webhook delivery: attempts and the first backoff delay (doubles each retry).
+    webhook_attempts: int = Field(default=5, ge=1)
+    webhook_backoff_s: float = Field(default=1.0, ge=0)
+
+    @property
+    def resolved_registry_path(self) -> Path:
+        return self.registry_path or self.data_dir / "models.yaml"
+
+    @property
+    def resolved_demo_models_dir(self) -> Path:
+        return self.demo_models_dir or self.data_dir / "demo-models"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'diffuserve.db').resolve()}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

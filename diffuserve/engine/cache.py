@@ -1,0 +1,100 @@
+"""The pipeline cache: each model variant loaded once, least recently used evicted under a memory budget."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from diffusers import DiffusionPipeline
+
+from diffuserve.engine.loading import PIPELINE_CLASSES, load_pipeline, module_bytes
+from diffuserve.engine.registry import ModelSpec
+
+log = logging.getLogger(__name__)
+
+Variant = Literal["base", "inpaint"]
+
+
+@dataclass
+class LoadedModel:
+    """A loaded pipeline, the spec it was loaded from, and the adapter state of its UNet."""
+
+    spec: ModelSpec
+    variant: Variant
+    pipe: DiffusionPipeline
+    size_bytes: int
+    adapter_state: dict[str, Any] = field(default_factory=dict)
+
+
+class PipelineCache:
+    """Loads pipelines on first use and keeps them, most recently used last, within `budget_bytes`."""
+
+    def __init__(self, device: torch.device, dtype: torch.dtype, budget_bytes: int) -> None:
+        self.device = device
+        self.dtype = dtype
+        self.budget_bytes = budget_bytes
+        self._entries: OrderedDict[tuple[str, Variant], LoadedModel] = OrderedDict()
+        self._lock = threading.RLock()
+
+    def is_loaded(self, spec: ModelSpec, variant: Variant = "base") -> bool:
+        with self._lock:
+            entry = self._entries.get((spec.id, variant))
+            return entry is not None and entry.spec == spec
+
+    def get(
+        self, spec: ModelSpec, variant: Variant = "base", on_loading: Callable[[], None] | None = None
+    ) -> LoadedModel:
+        """The loaded pipeline for `spec`; a spec edited since it was loaded is loaded again."""
+        key = (spec.id, variant)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.spec == spec:
+                self._entries.move_to_end(key)
+                return entry
+            if entry is not None:
+                self._drop(key)
+            if on_loading is not None:
+                on_loading()
+            entry = self._load(spec, variant)
+            self._entries[key] = entry
+            self._evict_to_fit(keep=key)
+            return entry
+
+    def _load(self, spec: ModelSpec, variant: Variant) -> LoadedModel:
+        started = time.perf_counter()
+        txt2img, _, inpaint = PIPELINE_CLASSES[spec.type.family]
+        if variant == "inpaint":
+            assert spec.inpaint_source is not None
+            pipe = load_pipeline(spec.id, spec.inpaint_source, inpaint, dtype=self.dtype)
+        else:
+            pipe = load_pipeline(spec.id, spec.source, txt2img, dtype=self.dtype)
+        pipe.to(self.device)
+        size = module_bytes(pipe)
+        log.info("model loaded model_id=%s variant=%s bytes=%d seconds=%.2f", spec.id, variant, size,
+                 time.perf_counter() - started)
+        return LoadedModel(spec=spec, variant=variant, pipe=pipe, size_bytes=size)
+
+    def _evict_to_fit(self, keep: tuple[str, Variant]) -> None:
+        while sum(e.size_bytes for e in self._entries.values()) > self.budget_bytes:
+            victim = next((k for k in self._entries if k != keep), None)
+            if victim is None:
+                break
+            log.info("model evicted model_id=%s variant=%s", *victim)
+            self._drop(victim)
+
+    def _drop(self, key: tuple[str, Variant]) -> None:
+        del self._entries[key]
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def loaded(self) -> list[tuple[str, Variant]]:
+        with self._lock:
+            return list(self._entries)

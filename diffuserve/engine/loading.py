@@ -1,0 +1,126 @@
+"""Loading a registered model's weights into diffusers pipelines: local folder, single file, or hub repo."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from diffusers import (
+    DiffusionPipeline,
+    StableDiffusionImg2ImgPipeline,
+    StableDiffusionInpaintPipeline,
+    StableDiffusionPipeline,
+    StableDiffusionXLImg2ImgPipeline,
+    StableDiffusionXLInpaintPipeline,
+    StableDiffusionXLPipeline,
+)
+
+from diffuserve.engine.registry import ModelSource, ModelSpec
+from diffuserve.engine.types import Mode
+from diffuserve.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+# Pipeline classes per family: (txt2img, img2img, inpaint).
+PIPELINE_CLASSES: dict[str, tuple[type[DiffusionPipeline], type[DiffusionPipeline], type[DiffusionPipeline]]] = {
+    "sd15": (StableDiffusionPipeline, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline),
+    "sdxl": (StableDiffusionXLPipeline, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline),
+}
+_FAMILY_SCHEDULER = {"sd15": "PNDMScheduler", "sdxl": "EulerDiscreteScheduler"}
+_LOAD_ERRORS = (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, NotImplementedError)
+
+
+def pipeline_class(family: str, mode: Mode) -> type[DiffusionPipeline]:
+    txt2img, img2img, inpaint = PIPELINE_CLASSES[family]
+    base = mode.base
+    return txt2img if base is Mode.TXT2IMG else img2img if base is Mode.IMG2IMG else inpaint
+
+
+def split_hub_ref(ref: str) -> tuple[str, str]:
+    """`owner/repo/sub/path` → (`owner/repo`, `sub/path`)."""
+    parts = ref.split("/")
+    if len(parts) < 2 or ref.startswith(("/", ".", "~")):
+        raise ModelLoadError(f"{ref!r} is neither an existing local path nor a hub reference owner/repo[/path]")
+    return "/".join(parts[:2]), "/".join(parts[2:])
+
+
+def is_local(ref: str) -> bool:
+    """A reference that looks like a path (absolute, relative with ./, or existing) is local."""
+    return ref.startswith(("/", ".", "~")) or Path(ref).exists()
+
+
+def default_scheduler_name(model: ModelSpec) -> str:
+    """The scheduler class the model's own config names, or the family's usual one."""
+    folder = model.source.path if model.source.kind == "folder" else model.source.config
+    if folder and Path(folder, "scheduler", "scheduler_config.json").is_file():
+        try:
+            name = json.loads(Path(folder, "scheduler", "scheduler_config.json").read_text())["_class_name"]
+            return str(name)
+        except (OSError, ValueError, KeyError):
+            pass
+    return _FAMILY_SCHEDULER[model.type.family]
+
+
+def _check_local(model_id: str, source: ModelSource) -> None:
+    path = Path(source.path).expanduser()
+    if source.kind == "folder":
+        if not path.is_dir():
+            raise ModelLoadError(f"model {model_id!r}: folder {path} does not exist (expected a diffusers folder)")
+        if not (path / "model_index.json").is_file():
+            raise ModelLoadError(
+                f"model {model_id!r}: {path / 'model_index.json'} is missing (expected a diffusers folder saved "
+                "with save_pretrained)"
+            )
+    elif source.kind == "single_file":
+        if not path.is_file():
+            raise ModelLoadError(
+                f"model {model_id!r}: checkpoint file {path} does not exist (expected a .safetensors file)"
+            )
+        if source.config and is_local(source.config) and not Path(source.config).expanduser().is_dir():
+            raise ModelLoadError(
+                f"model {model_id!r}: config folder {source.config} does not exist (expected a diffusers folder "
+                "holding the model's configs)"
+            )
+
+
+def load_pipeline(
+    model_id: str, source: ModelSource, cls: type[DiffusionPipeline], *, dtype: torch.dtype
+) -> DiffusionPipeline:
+    """Load `source` as pipeline class `cls` on the CPU; every failure becomes a ModelLoadError naming the file."""
+    _check_local(model_id, source)
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    if "safety_checker" in cls.__init__.__code__.co_varnames:
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    try:
+        if source.kind == "single_file":
+            config = source.config
+            kwargs["local_files_only"] = config is None or is_local(config)
+            if config is not None:
+                kwargs["config"] = str(Path(config).expanduser()) if is_local(config) else config
+            pipe = cls.from_single_file(str(Path(source.path).expanduser()), **kwargs)
+        elif source.kind == "folder":
+            pipe = cls.from_pretrained(str(Path(source.path).expanduser()), local_files_only=True, **kwargs)
+        else:
+            pipe = cls.from_pretrained(source.path, **kwargs)
+    except _LOAD_ERRORS as exc:
+        hint = ""
+        if source.kind == "hub" or (source.kind == "single_file" and source.config is None):
+            hint = " (offline? download it and register the local folder or pass a local config folder)"
+        raise ModelLoadError(
+            f"model {model_id!r}: could not load {source.kind} {source.path}: {str(exc).splitlines()[0]}{hint}"
+        ) from exc
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def module_bytes(pipe: DiffusionPipeline) -> int:
+    """Memory held by the pipeline's torch modules (parameters and buffers)."""
+    total = 0
+    for component in pipe.components.values():
+        if isinstance(component, torch.nn.Module):
+            total += sum(t.numel() * t.element_size() for t in component.parameters())
+            total += sum(t.numel() * t.element_size() for t in component.buffers())
+    return total

@@ -1,0 +1,78 @@
+"""LoRA concepts: each LoRA loaded once per UNet as a named adapter, active only for the request that asks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+import threading
+from typing import Any
+
+import torch
+from diffusers import DiffusionPipeline
+from safetensors.torch import load_file
+
+from diffuserve.engine.loading import is_local, split_hub_ref
+from diffuserve.engine.registry import ModelSpec
+from diffuserve.errors import ModelLoadError
+
+
+def adapter_name(model_id: str) -> str:
+    return "lora_" + re.sub(r"[^A-Za-z0-9_]", "_", model_id)
+
+
+def _read_lora(model: ModelSpec) -> dict[str, torch.Tensor]:
+    ref = model.source.path
+    if is_local(ref):
+        path = Path(ref).expanduser()
+        if path.is_dir():
+            path = path / "pytorch_lora_weights.safetensors"
+        if not path.is_file():
+            raise ModelLoadError(f"LoRA {model.id!r}: file {path} does not exist (expected a .safetensors LoRA file)")
+    else:
+        from huggingface_hub import hf_hub_download
+
+        repo, filename = split_hub_ref(ref)
+        try:
+            path = Path(hf_hub_download(repo, filename or "pytorch_lora_weights.safetensors"))
+        except Exception as exc:  # network and hub errors have no common base class
+            raise ModelLoadError(f"LoRA {model.id!r}: could not download {ref}: {exc}") from exc
+    try:
+        return load_file(str(path))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise ModelLoadError(f"LoRA {model.id!r}: {path} is not a readable safetensors file: {exc}") from exc
+
+
+class Loras:
+    """Loads LoRAs into pipelines on first use and switches them on and off per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def apply(
+        self, pipe: DiffusionPipeline, state: dict[str, Any], loras: list[tuple[ModelSpec, float]]
+    ) -> None:
+        """Activate exactly `loras` with their scales on `pipe`; `state` tracks what this UNet has loaded."""
+        with self._lock:
+            loaded: set[str] = state.setdefault("loras", set())
+            for model, _ in loras:
+                name = adapter_name(model.id)
+                if name in loaded:
+                    continue
+                try:
+                    pipe.load_lora_weights(_read_lora(model), adapter_name=name)
+                except (ValueError, KeyError, RuntimeError) as exc:
+                    raise ModelLoadError(
+                        f"LoRA {model.id!r} does not fit this model: {str(exc).splitlines()[0]}"
+                    ) from exc
+                loaded.add(name)
+            if loras:
+                pipe.enable_lora()
+                pipe.set_adapters([adapter_name(m.id) for m, _ in loras], [scale for _, scale in loras])
+            elif loaded:
+                pipe.disable_lora()
+
+    def deactivate(self, pipe: DiffusionPipeline, state: dict[str, Any]) -> None:
+        """After a request: switch every LoRA off so the next request sees the base weights."""
+        with self._lock:
+            if state.get("loras"):
+                pipe.disable_lora()

@@ -1,0 +1,64 @@
+"""The domain error tree; front ends map it to their wire (HTTP status, MCP tool error, CLI message).
+
+    DiffuserveError
+    ├── InvalidRequest      a request broke a rule; `reason` is a short code, `message` says what is allowed
+    ├── NotFound            an id (model, asset, job) that does not exist
+    ├── Unauthorized        missing or wrong credentials
+    ├── Conflict            the action does not fit the object's state (e.g. cancelling a finished job)
+    ├── ModelLoadError      a registered model's files are missing or not what was expected
+    └── GenerationCanceled  the run was stopped by its cancel flag
+"""
+
+from __future__ import annotations
+
+
+class DiffuserveError(Exception):
+    """Base of every error diffuserve raises on purpose."""
+
+    reason = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class InvalidRequest(DiffuserveError):
+    """A request broke a validation rule; nothing was done."""
+
+    reason = "invalid_request"
+
+    def __init__(self, message: str, *, field: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.field = field
+
+
+class NotFound(DiffuserveError):
+    """A model, asset or job id that does not exist."""
+
+    reason = "not_found"
+
+
+class Unauthorized(DiffuserveError):
+    """Missing or wrong credentials."""
+
+    reason = "unauthorized"
+
+
+class Conflict(DiffuserveError):
+    """The action does not fit the object's current state."""
+
+    reason = "conflict"
+
+
+class ModelLoadError(DiffuserveError):
+    """A model's files are missing or wrong; the message names the file and what was expected."""
+
+    reason = "model_load_error"
+
+
+class GenerationCanceled(DiffuserveError):
+    """The generation was stopped because its cancel flag was set."""
+
+    reason = "canceled"

@@ -1,0 +1,1 @@
+"""Jobs: the queue protocol, the in-process queue and the worker that runs a job through the engine."""

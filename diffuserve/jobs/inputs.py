@@ -1,0 +1,55 @@
+"""A job's stored input (wire names, images as asset ids) to the engine's GenerationRequest, and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
+
+
+@dataclass(frozen=True)
+class InputImages:
+    """The decoded images a request uses."""
+
+    image: Image.Image | None = None
+    mask: Image.Image | None = None
+    ip_adapter_images: tuple[Image.Image, ...] = ()
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def build_request(mode: Mode, fields: Mapping[str, Any], images: InputImages) -> GenerationRequest:
+    """`fields` holds typed values under their wire names (seed may be a numeric string)."""
+    seed = fields.get("seed")
+    return GenerationRequest(
+        mode=mode,
+        model_id=str(fields["modelId"]),
+        prompt=str(fields["prompt"]),
+        negative_prompt=fields.get("negativePrompt"),
+        num_samples=int(fields.get("numSamples", 1)),
+        num_inference_steps=_opt_int(fields.get("numInferenceSteps")),
+        guidance=_opt_float(fields.get("guidance")),
+        width=_opt_int(fields.get("width")),
+        height=_opt_int(fields.get("height")),
+        seed=None if seed is None else int(seed),
+        scheduler=fields.get("scheduler"),
+        strength=_opt_float(fields.get("strength")) if mode.uses_image else None,
+        image=images.image,
+        mask=images.mask,
+        disable_merging=bool(fields.get("disableMerging", False)),
+        ip_adapter_images=images.ip_adapter_images,
+        ip_adapter_scales=tuple(float(s) for s in fields.get("ipAdapterScales") or ()),
+        ip_adapter_type=IpAdapterType(fields.get("ipAdapterType") or IpAdapterType.STYLE.value),
+        concepts=tuple(Concept(str(c["modelId"]), float(c["scale"])) for c in fields.get("concepts") or ()),
+        intermediate_images=bool(fields.get("intermediateImages", False)),
+    )

@@ -1,0 +1,143 @@
+"""POST/GET/DELETE /assets and asset bytes."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from diffuserve.errors import InvalidRequest, NotFound
+from diffuserve.service import coerce
+from diffuserve.service.images import parse_image_ref
+from diffuserve.service.inference import LOCAL_AUTHOR, OWNER_ID
+from diffuserve.service.signing import UrlSigner
+from diffuserve.service.wire import asset_wire
+from diffuserve.storage.asset_repository import AssetFilter
+from diffuserve.storage.asset_store import AssetStore, NewAsset
+from diffuserve.storage.records import AssetRecord
+
+MAX_DELETE = 100
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
+def _snake_to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+class AssetService:
+    def __init__(self, *, assets: AssetStore, signer: UrlSigner) -> None:
+        self.assets = assets
+        self.signer = signer
+
+    def _wire(self, asset: AssetRecord) -> dict[str, Any]:
+        return {"asset": asset_wire(asset, self.signer)}
+
+    def upload(self, body: Mapping[str, Any], *, author_id: str | None = None) -> dict[str, Any]:
+        """Body of POST /assets: `name` (required), `image` (base64 or data URL), `hide`, `parentId`."""
+        if not isinstance(body, Mapping):
+            raise InvalidRequest("the request body must be a JSON object", field="body")
+        name = coerce.as_str(body, "name")
+        if not name:
+            raise InvalidRequest(
+                "name is required (the original file name)", field="name", reason="missing_field"
+            )
+        image = coerce.as_str(body, "image")
+        if not image:
+            raise InvalidRequest(
+                "image is required (base64 or a data URL)", field="image", reason="missing_field"
+            )
+        ref = parse_image_ref(image, field="image", allow_bare_base64=True)
+        if ref.data is None:
+            raise InvalidRequest("image must be base64 image data, not an asset id", field="image")
+        parent_id = coerce.as_str(body, "parentId") or None
+        if parent_id is not None:
+            self.assets.get(parent_id)
+        record = self.assets.create(
+            ref.data,
+            NewAsset(
+                name=name,
+                source="uploaded",
+                asset_type="uploaded",
+                author_id=author_id or LOCAL_AUTHOR,
+                owner_id=OWNER_ID,
+                hidden=coerce.as_bool(body, "hide"),
+                parent_id=parent_id,
+                metadata={"name": name},
+            ),
+        )
+        return self._wire(record)
+
+    def create_from_file(self, path: Path, *, author_id: str | None = None) -> dict[str, Any]:
+        """A local image file as an uploaded asset (MCP over stdio, CLI)."""
+        if not path.is_file():
+            raise NotFound(f"file {str(path)!r} does not exist", reason="file_not_found")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidRequest(f"file {path.name!r} is larger than {MAX_FILE_BYTES} bytes", field="path")
+        record = self.assets.create(
+            path.read_bytes(),
+            NewAsset(
+                name=path.name,
+                source="uploaded",
+                asset_type="uploaded",
+                author_id=author_id or LOCAL_AUTHOR,
+                owner_id=OWNER_ID,
+                metadata={"name": path.name},
+            ),
+        )
+        return self._wire(record)
+
+    def get(self, asset_id: str, *, original_assets: bool = False) -> dict[str, Any]:
+        # originalAssets changes nothing: every URL serves the original, untransformed file.
+        return self._wire(self.assets.get(asset_id))
+
+    def list(self, **filters: Any) -> dict[str, Any]:
+        """Filters by their GET /assets query names (snake_case accepted too); hidden assets are left out."""
+        q = {_snake_to_camel(k): v for k, v in filters.items() if v is not None}
+        if q.get("type") and q.get("types"):
+            raise InvalidRequest("type and types cannot be used together", field="types")
+        types = q.get("types") or ([q["type"]] if q.get("type") else None)
+        if isinstance(types, str):
+            types = [t.strip() for t in types.split(",") if t.strip()]
+        sort_by = q.get("sortBy") or "createdAt"
+        if sort_by not in ("createdAt", "updatedAt"):
+            raise InvalidRequest(f"sortBy must be createdAt or updatedAt, got {sort_by!r}", field="sortBy")
+        direction = (q.get("sortDirection") or "desc").lower()
+        if direction not in ("asc", "desc"):
+            raise InvalidRequest(
+                f"sortDirection must be asc or desc, got {direction!r}", field="sortDirection"
+            )
+        flt = AssetFilter(
+            inference_id=q.get("inferenceId"),
+            model_id=q.get("modelId"),
+            parent_asset_id=q.get("parentAssetId"),
+            root_asset_id=q.get("rootAssetId"),
+            author_id=q.get("authorId"),
+            types=tuple(types) if types else None,
+            sort_by=sort_by,
+            descending=direction == "desc",
+        )
+        page = self.assets.repository.page(
+            flt,
+            page_size=coerce.page_size(q.get("pageSize"), default=50, maximum=100),
+            pagination_token=q.get("paginationToken"),
+        )
+        body: dict[str, Any] = {"assets": [asset_wire(a, self.signer) for a in page.items]}
+        if page.next_token:
+            body["nextPaginationToken"] = page.next_token
+        return body
+
+    def delete(self, asset_ids: builtins.list[str]) -> dict[str, Any]:
+        if not isinstance(asset_ids, builtins.list) or not all(isinstance(a, str) for a in asset_ids):
+            raise InvalidRequest("assetIds must be an array of asset ids", field="assetIds")
+        if not 1 <= len(asset_ids) <= MAX_DELETE:
+            raise InvalidRequest(
+                f"assetIds must hold 1 to {MAX_DELETE} ids, got {len(asset_ids)}", field="assetIds"
+            )
+        self.assets.delete(asset_ids)
+        return {}
+
+    def read(self, asset_id: str) -> tuple[bytes, str]:
+        record, data = self.assets.read(asset_id)
+        return data, record.mime_type

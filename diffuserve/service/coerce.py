@@ -1,0 +1,117 @@
+"""Lenient readers for wire values: numbers or numeric strings, booleans or "true"/"false".
+Each failure is an InvalidRequest naming the field and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from diffuserve.errors import InvalidRequest
+
+TRUE = {"true", "1", "yes"}
+FALSE = {"false", "0", "no", ""}
+
+
+def present(body: Mapping[str, Any], name: str) -> bool:
+    return body.get(name) is not None
+
+
+def as_str(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{name} must be a string, got {type(value).__name__}", field=name)
+    return value
+
+
+def as_float(body: Mapping[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be a number, got a boolean", field=name)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidRequest(f"{name} must be a number, got {value!r}", field=name) from None
+    if not math.isfinite(number):
+        raise InvalidRequest(f"{name} must be a finite number, got {value!r}", field=name)
+    return number
+
+
+def as_int(body: Mapping[str, Any], name: str) -> int | None:
+    number = as_float(body, name)
+    if number is None:
+        return None
+    if not number.is_integer():
+        raise InvalidRequest(f"{name} must be an integer, got {body.get(name)!r}", field=name)
+    return int(number)
+
+
+def as_bool(body: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE | FALSE:
+        return value.strip().lower() in TRUE
+    raise InvalidRequest(f"{name} must be a boolean (true or false), got {value!r}", field=name)
+
+
+def query_flag(value: str | bool | None) -> bool:
+    """Query flags such as dryRun: "true" (any case) or "1" mean true; anything else false."""
+    if isinstance(value, bool):
+        return value
+    return value is not None and value.strip().lower() in ("true", "1")
+
+
+def as_seed(body: Mapping[str, Any], name: str = "seed") -> int | None:
+    """The spec types seed as a string; legacy clients send integers. Both are accepted."""
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{name} must be a non-negative integer or a string of digits", field=name)
+    if isinstance(value, int):
+        seed = value
+    elif isinstance(value, float) and value.is_integer():
+        seed = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        seed = int(value.strip())
+    else:
+        raise InvalidRequest(
+            f"{name} must be a non-negative integer or a string of digits, got {value!r}", field=name
+        )
+    if seed < 0:
+        raise InvalidRequest(f"{name} must be a non-negative integer, got {seed}", field=name)
+    return seed
+
+
+def as_str_list(body: Mapping[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidRequest(f"{name} must be an array of strings", field=name)
+    return list(value)
+
+
+def as_float_list(body: Mapping[str, Any], name: str) -> list[float] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidRequest(f"{name} must be an array of numbers", field=name)
+    return [as_float({f"{name}[{i}]": v}, f"{name}[{i}]") or 0.0 for i, v in enumerate(value)]
+
+
+def page_size(value: Any, *, default: int, maximum: int, name: str = "pageSize") -> int:
+    size = as_int({name: value}, name)
+    if size is None:
+        return default
+    if not 1 <= size <= maximum:
+        raise InvalidRequest(f"{name} must be an integer in [1, {maximum}], got {size}", field=name)
+    return size

@@ -1,0 +1,179 @@
+"""A generate request body (spec §3) to typed fields and image references, applying the §3.3 precedence rules.
+
+Model-dependent rules (ranges per model type, capabilities, scheduler names, concepts) are the engine's
+(`Engine.validate`); this module checks what the wire itself says: types, required fields, which of two fields
+wins, and combinations that are not allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from diffuserve.engine.types import IpAdapterType, Mode
+from diffuserve.errors import InvalidRequest
+from diffuserve.service import coerce
+from diffuserve.service.images import ImageRef, asset_ref, parse_image_ref
+
+DEFAULT_NUM_SAMPLES = 4  # spec S1 default (guides say 1; the published OpenAPI wins)
+
+
+@dataclass(frozen=True)
+class ParsedGeneration:
+    """Typed fields under wire names (for jobs.inputs.build_request) and the image inputs still to load."""
+
+    fields: dict[str, Any]
+    image: ImageRef | None
+    mask: ImageRef | None
+    ip_adapter_images: tuple[ImageRef, ...]
+    image_parent_id: str | None
+    image_hide: bool
+    hide_results: bool
+
+
+def _concepts(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    raw = body.get("concepts")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidRequest("concepts must be an array of {modelId, scale}", field="concepts")
+    concepts = []
+    for i, item in enumerate(raw):
+        name = f"concepts[{i}]"
+        if not isinstance(item, Mapping):
+            raise InvalidRequest(f"{name} must be an object {{modelId, scale}}", field=name)
+        model_id = coerce.as_str(item, "modelId")
+        scale = coerce.as_float(item, "scale")
+        if not model_id:
+            raise InvalidRequest(f"{name}.modelId is required", field=f"{name}.modelId")
+        if scale is None:
+            raise InvalidRequest(f"{name}.scale is required (a number in [-2, 2])", field=f"{name}.scale")
+        concepts.append({"modelId": model_id, "scale": scale})
+    return concepts
+
+
+def _image(body: Mapping[str, Any], mode: Mode) -> ImageRef | None:
+    """Rule 1: image (data URL or asset id) wins over imageId; one is required."""
+    image = coerce.as_str(body, "image")
+    if image:
+        return parse_image_ref(image, field="image")
+    image_id = coerce.as_str(body, "imageId")
+    if image_id:
+        return asset_ref(image_id, field="imageId")
+    raise InvalidRequest(
+        f"{mode.value} needs an input image: image (a data URL or an asset id) or imageId",
+        field="image",
+        reason="missing_image",
+    )
+
+
+def _mask(body: Mapping[str, Any], mode: Mode) -> ImageRef | None:
+    """Rule 2: mask wins over maskId; one is required for inpainting."""
+    mask = coerce.as_str(body, "mask")
+    if mask:
+        return parse_image_ref(mask, field="mask")
+    mask_id = coerce.as_str(body, "maskId")
+    if mask_id:
+        return asset_ref(mask_id, field="maskId")
+    raise InvalidRequest(
+        f"{mode.value} needs a mask (white = area to replace): mask (a data URL or an asset id) or maskId",
+        field="mask",
+        reason="missing_mask",
+    )
+
+
+def _ip_images(body: Mapping[str, Any], mode: Mode) -> tuple[ImageRef, ...]:
+    """Rule 3: ipAdapterImages > ipAdapterImageIds > ipAdapterImage > ipAdapterImageId."""
+    single = coerce.as_str(body, "ipAdapterImage")
+    single_id = coerce.as_str(body, "ipAdapterImageId")
+    if single and single_id:
+        raise InvalidRequest(
+            "ipAdapterImageId cannot be set when ipAdapterImage is provided; send one of them",
+            field="ipAdapterImageId",
+            reason="conflicting_fields",
+        )
+    images = coerce.as_str_list(body, "ipAdapterImages")
+    if images:
+        return tuple(parse_image_ref(v, field=f"ipAdapterImages[{i}]") for i, v in enumerate(images))
+    ids = coerce.as_str_list(body, "ipAdapterImageIds")
+    if ids:
+        return tuple(asset_ref(v, field=f"ipAdapterImageIds[{i}]") for i, v in enumerate(ids))
+    if single:
+        return (parse_image_ref(single, field="ipAdapterImage"),)
+    if single_id:
+        return (asset_ref(single_id, field="ipAdapterImageId"),)
+    raise InvalidRequest(
+        f"{mode.value} needs at least one IP-Adapter image: ipAdapterImages (data URLs or asset ids), "
+        "ipAdapterImageIds, ipAdapterImage or ipAdapterImageId",
+        field="ipAdapterImages",
+        reason="missing_ip_adapter_image",
+    )
+
+
+def _ip_scales(body: Mapping[str, Any]) -> list[float]:
+    """Rule 4: ipAdapterScales > ipAdapterScale > 0.9 each (broadcast and range checks are the engine's)."""
+    scales = coerce.as_float_list(body, "ipAdapterScales")
+    if scales:
+        return scales
+    scale = coerce.as_float(body, "ipAdapterScale")
+    if scale is not None:
+        if not 0.0 <= scale <= 1.0:
+            raise InvalidRequest(
+                f"ipAdapterScale must be a number in [0, 1], got {scale:g}", field="ipAdapterScale"
+            )
+        return [scale]
+    return []
+
+
+def parse_generation(mode: Mode, body: Mapping[str, Any]) -> ParsedGeneration:
+    """Reads the fields the mode uses; unknown extra fields are ignored."""
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("the request body must be a JSON object", field="body")
+    model_id = coerce.as_str(body, "modelId")
+    if not model_id:
+        raise InvalidRequest("modelId is required", field="modelId", reason="missing_field")
+    prompt = coerce.as_str(body, "prompt")
+    if prompt is None:
+        raise InvalidRequest("prompt is required", field="prompt", reason="missing_field")
+    num_samples = coerce.as_int(body, "numSamples")
+    fields: dict[str, Any] = {
+        "modelId": model_id,
+        "prompt": prompt,
+        "negativePrompt": coerce.as_str(body, "negativePrompt") or None,
+        "seed": coerce.as_seed(body),
+        "numSamples": DEFAULT_NUM_SAMPLES if num_samples is None else num_samples,
+        "numInferenceSteps": coerce.as_int(body, "numInferenceSteps"),
+        "guidance": coerce.as_float(body, "guidance"),
+        "width": coerce.as_int(body, "width"),
+        "height": coerce.as_int(body, "height"),
+        "scheduler": coerce.as_str(body, "scheduler") or None,
+        "concepts": _concepts(body),
+        "intermediateImages": coerce.as_bool(body, "intermediateImages"),
+    }
+    image = mask = None
+    ip_images: tuple[ImageRef, ...] = ()
+    if mode.uses_image:
+        image = _image(body, mode)
+        fields["strength"] = coerce.as_float(body, "strength")
+    if mode.uses_mask:
+        mask = _mask(body, mode)
+        fields["disableMerging"] = coerce.as_bool(body, "disableMerging")
+    if mode.uses_ip_adapter:
+        ip_images = _ip_images(body, mode)
+        fields["ipAdapterScales"] = _ip_scales(body)
+        ip_type = coerce.as_str(body, "ipAdapterType") or IpAdapterType.STYLE.value
+        if ip_type not in {t.value for t in IpAdapterType}:
+            raise InvalidRequest(
+                f"ipAdapterType must be one of style, character; got {ip_type!r}", field="ipAdapterType"
+            )
+        fields["ipAdapterType"] = ip_type
+    return ParsedGeneration(
+        fields=fields,
+        image=image,
+        mask=mask,
+        ip_adapter_images=ip_images,
+        image_parent_id=coerce.as_str(body, "imageParentId") or None,
+        image_hide=coerce.as_bool(body, "imageHide"),
+        hide_results=coerce.as_bool(body, "hideResults"),
+    )

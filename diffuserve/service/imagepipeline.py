@@ -1,0 +1,176 @@
+"""The imagepipeline.io-style API (spec §6): its fields mapped onto the same inference service and jobs.
+
+The task id is the job id. Image URLs are fetched through SafeHttp and become data URLs, so the request
+then follows exactly the Scenario path (assets, validation, job). Status: queued, warming-up, in-progress and
+finalizing read PENDING; success reads SUCCESS with download_urls; failure and canceled read FAILURE
+with error.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from diffuserve.engine.registry import Registry
+from diffuserve.engine.types import IpAdapterType, Mode
+from diffuserve.errors import InvalidRequest, NotFound
+from diffuserve.service import coerce
+from diffuserve.service.fetch import SafeHttp
+from diffuserve.service.inference import InferenceService
+from diffuserve.service.signing import UrlSigner, asset_content_path
+from diffuserve.storage.job_repository import JobRepository
+from diffuserve.storage.records import JobRecord, JobStatus
+
+# Generic model names sent instead of a catalogue id: the first registered model of the family runs.
+GENERIC_MODEL_IDS = {
+    "sd": "sd15",
+    "sd15": "sd15",
+    "sd1.5": "sd15",
+    "sd-1_5": "sd15",
+    "sdxl": "sdxl",
+    "sd-xl": "sdxl",
+}
+
+
+def _default(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _names(value: Any) -> list[str]:
+    """ip_adapter comes as a list or as a bracketed string like "[ip-adapter-plus-face_sd15]"."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in re.split(r"[\[\],\s\"']+", value) if v]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InvalidRequest("ip_adapter must be a list of adapter names", field="ip_adapter")
+
+
+def _urls(value: Any, field: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InvalidRequest(f"{field} must be a URL or a list of URLs", field=field)
+
+
+def status_body(job: JobRecord, signer: UrlSigner) -> dict[str, Any]:
+    if job.status == JobStatus.SUCCESS:
+        urls = [signer.sign(asset_content_path(a)) for a in job.asset_ids]
+        return {"id": job.id, "status": "SUCCESS", "download_urls": urls}
+    if job.status.is_terminal:
+        error = job.error or (
+            "the job was canceled" if job.status == JobStatus.CANCELED else "the job failed"
+        )
+        return {"id": job.id, "status": "FAILURE", "error": error}
+    return {"id": job.id, "status": "PENDING"}
+
+
+class ImagePipelineService:
+    def __init__(
+        self,
+        *,
+        inference: InferenceService,
+        jobs: JobRepository,
+        registry: Registry,
+        http: SafeHttp,
+        signer: UrlSigner,
+    ) -> None:
+        self.inference = inference
+        self.jobs = jobs
+        self.registry = registry
+        self.http = http
+        self.signer = signer
+
+    def _model_id(self, body: Mapping[str, Any], family: str) -> str:
+        model_id = coerce.as_str(body, "model_id")
+        if model_id:
+            try:
+                return self.registry.get(model_id).id
+            except NotFound:
+                if model_id.lower() not in GENERIC_MODEL_IDS:
+                    raise
+                family = GENERIC_MODEL_IDS[model_id.lower()]
+        for model in self.registry.list():
+            if model.type.family == family and not model.type.is_lora:
+                return model.id
+        raise NotFound(f"no {family} model is registered", reason="model_not_found")
+
+    def _data_url(self, url: str, field: str) -> str:
+        if url.startswith("data:"):
+            return url
+        data = self.http.fetch(url, field=field)
+        return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+
+    def submit(self, family: str, body: Mapping[str, Any], *, author_id: str | None = None) -> dict[str, Any]:
+        """POST /{sd,sdxl}/text2image/v1 -> {"id", "status": "PENDING"}."""
+        if not isinstance(body, Mapping):
+            raise InvalidRequest("the request body must be a JSON object", field="body")
+        prompt = coerce.as_str(body, "prompt")
+        if prompt is None:
+            raise InvalidRequest("prompt is required", field="prompt", reason="missing_field")
+        steps = body.get("num_inference_steps", body.get("num_inference_step"))
+        seed = coerce.as_int(body, "seed")
+        scenario: dict[str, Any] = {
+            "modelId": self._model_id(body, family),
+            "prompt": prompt,
+            "negativePrompt": coerce.as_str(body, "negative_prompt"),
+            "numSamples": _default(coerce.as_int(body, "samples"), 1),
+            "numInferenceSteps": _default(
+                coerce.as_int({"num_inference_steps": steps}, "num_inference_steps"), 20
+            ),
+            "guidance": _default(coerce.as_float(body, "guidance_scale"), 7.5),
+            "width": coerce.as_int(body, "width"),
+            "height": coerce.as_int(body, "height"),
+            "seed": None if seed is None or seed == -1 else seed,
+            "scheduler": coerce.as_str(body, "scheduler"),
+        }
+        webhook = coerce.as_str(body, "webhook") or None
+        if webhook is not None:
+            self.http.check(webhook, field="webhook")
+        mode = Mode.TXT2IMG
+        init = _urls(body.get("init_image"), "init_image")
+        if init:
+            mode = Mode.IMG2IMG
+            scenario["image"] = self._data_url(init[0], "init_image")
+            scenario["strength"] = coerce.as_float(body, "strength")
+        names = _names(body.get("ip_adapter"))
+        face = _urls(body.get("ip_adapter_image"), "ip_adapter_image")
+        style = _urls(body.get("ip_adapter_style_images"), "ip_adapter_style_images")
+        if names or face or style:
+            if face and style:
+                raise InvalidRequest(
+                    "ip_adapter_image (face) together with ip_adapter_style_images is not supported; "
+                    "send one kind of reference per request",
+                    field="ip_adapter_style_images",
+                )
+            refs = style or face
+            if not refs:
+                raise InvalidRequest(
+                    "ip_adapter needs ip_adapter_image or ip_adapter_style_images", field="ip_adapter_image"
+                )
+            is_face = bool(face) and any("face" in n for n in names)
+            scenario["ipAdapterType"] = (IpAdapterType.CHARACTER if is_face else IpAdapterType.STYLE).value
+            field = "ip_adapter_style_images" if style else "ip_adapter_image"
+            scenario["ipAdapterImages"] = [self._data_url(u, field) for u in refs]
+            scales = body.get("ip_adapter_scale")
+            if scales is not None:
+                scale_list = scales if isinstance(scales, list) else [scales]
+                scenario["ipAdapterScales"] = coerce.as_float_list(
+                    {"ip_adapter_scale": scale_list}, "ip_adapter_scale"
+                )
+            mode = Mode.IMG2IMG_IP_ADAPTER if mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
+        clean = {k: v for k, v in scenario.items() if v is not None}
+        _, response = self.inference.submit(
+            mode, clean, author_id=author_id, webhook_url=webhook, api="imagepipeline"
+        )
+        return {"id": response["job"]["jobId"], "status": "PENDING"}
+
+    def status(self, task_id: str) -> dict[str, Any]:
+        """GET …/status/{id}, whatever the path prefix of the submission."""
+        return status_body(self.jobs.get(task_id), self.signer)

@@ -1,0 +1,77 @@
+"""Webhook delivery for imagepipeline jobs: the status JSON POSTed once a job ends, retried with backoff.
+
+Delivery is recorded in the job row, so webhooks still owed at a restart are sent then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from diffuserve.jobs.queue import JobEvent, JobQueue
+from diffuserve.service.fetch import SafeHttp
+from diffuserve.service.imagepipeline import status_body
+from diffuserve.service.signing import UrlSigner
+from diffuserve.storage.job_repository import JobRepository
+from diffuserve.storage.records import JobRecord
+
+logger = logging.getLogger(__name__)
+
+
+class WebhookNotifier:
+    def __init__(
+        self,
+        *,
+        jobs: JobRepository,
+        queue: JobQueue,
+        http: SafeHttp,
+        signer: UrlSigner,
+        attempts: int,
+        backoff_s: float,
+    ) -> None:
+        self.jobs = jobs
+        self.queue = queue
+        self.http = http
+        self.signer = signer
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="diffuserve-webhook")
+        self._stopping = threading.Event()
+        self._unsubscribe: object = None
+
+    def start(self) -> None:
+        self._unsubscribe = self.queue.subscribe(self._on_event)
+        for job in self.jobs.undelivered_webhooks():
+            self._pool.submit(self._deliver, job)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if callable(self._unsubscribe):
+            self._unsubscribe()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _on_event(self, event: JobEvent) -> None:
+        if not event.status.is_terminal:
+            return
+        job = self.jobs.get(event.job_id)
+        if job.webhook_url and not job.webhook_delivered:
+            self._pool.submit(self._deliver, job)
+
+    def _deliver(self, job: JobRecord) -> None:
+        assert job.webhook_url is not None
+        payload = status_body(job, self.signer)
+        for attempt in range(1, self.attempts + 1):
+            try:
+                code = self.http.post_json(job.webhook_url, payload)
+                if 200 <= code < 300:
+                    self.jobs.mark_webhook_delivered(job.id)
+                    logger.info("webhook delivered job_id=%s attempt=%d", job.id, attempt)
+                    return
+                logger.warning("webhook refused job_id=%s attempt=%d status=%d", job.id, attempt, code)
+            except Exception as exc:
+                logger.warning("webhook failed job_id=%s attempt=%d error=%s", job.id, attempt, exc)
+            if attempt < self.attempts and self._stopping.wait(self.backoff_s * 2 ** (attempt - 1)):
+                return
+        logger.error("webhook given up job_id=%s attempts=%d", job.id, self.attempts)
+        self.jobs.mark_webhook_delivered(job.id)

@@ -1,0 +1,141 @@
+"""Assets in the database: insert, read, filtered listing (hidden and deleted ones left out), delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from diffuserve.errors import NotFound
+from diffuserve.storage.database import Database
+from diffuserve.storage.pagination import decode_token, encode_token
+from diffuserve.storage.records import AssetRecord, Page
+from diffuserve.storage.tables import AssetRow
+from diffuserve.storage.timeutil import as_utc
+
+
+def _record(row: AssetRow) -> AssetRecord:
+    return AssetRecord(
+        id=row.id,
+        name=row.name,
+        mime_type=row.mime_type,
+        blob_key=row.blob_key,
+        size=row.size,
+        width=row.width,
+        height=row.height,
+        source=row.source,
+        hidden=row.hidden,
+        metadata=dict(row.metadata_),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        author_id=row.author_id,
+        owner_id=row.owner_id,
+        parent_id=row.parent_id,
+        root_parent_id=row.root_parent_id,
+        inference_id=row.inference_id,
+        model_id=row.model_id,
+        asset_type=row.asset_type,
+        output_index=row.output_index,
+        tags=tuple(row.tags),
+    )
+
+
+@dataclass(frozen=True)
+class AssetFilter:
+    """The filters of GET /assets that diffuserve stores."""
+
+    inference_id: str | None = None
+    model_id: str | None = None
+    parent_asset_id: str | None = None
+    root_asset_id: str | None = None
+    author_id: str | None = None
+    types: tuple[str, ...] | None = None
+    sort_by: str = "createdAt"
+    descending: bool = True
+
+
+class AssetRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(self, asset: AssetRecord) -> AssetRecord:
+        row = AssetRow(
+            id=asset.id,
+            name=asset.name,
+            mime_type=asset.mime_type,
+            blob_key=asset.blob_key,
+            size=asset.size,
+            width=asset.width,
+            height=asset.height,
+            source=asset.source,
+            asset_type=asset.asset_type,
+            hidden=asset.hidden,
+            metadata_=asset.metadata,
+            tags=list(asset.tags),
+            created_at=asset.created_at,
+            updated_at=asset.updated_at,
+            author_id=asset.author_id,
+            owner_id=asset.owner_id,
+            parent_id=asset.parent_id,
+            root_parent_id=asset.root_parent_id,
+            inference_id=asset.inference_id,
+            model_id=asset.model_id,
+            output_index=asset.output_index,
+            deleted=False,
+        )
+        with self.db.session() as s:
+            s.add(row)
+        return asset
+
+    def get(self, asset_id: str) -> AssetRecord:
+        with self.db.read() as s:
+            row = s.get(AssetRow, asset_id)
+            if row is None or row.deleted:
+                raise NotFound(f"asset {asset_id!r} does not exist", reason="asset_not_found")
+            return _record(row)
+
+    def page(self, flt: AssetFilter, *, page_size: int, pagination_token: str | None = None) -> Page:
+        offset = decode_token(pagination_token)
+        column = AssetRow.updated_at if flt.sort_by == "updatedAt" else AssetRow.created_at
+        order = (column.desc(), AssetRow.id.desc()) if flt.descending else (column.asc(), AssetRow.id.asc())
+        query = (
+            select(AssetRow).where(AssetRow.deleted.is_(False), AssetRow.hidden.is_(False)).order_by(*order)
+        )
+        if flt.inference_id is not None:
+            query = query.where(AssetRow.inference_id == flt.inference_id)
+        if flt.model_id is not None:
+            query = query.where(AssetRow.model_id == flt.model_id)
+        if flt.parent_asset_id is not None:
+            query = query.where(AssetRow.parent_id == flt.parent_asset_id)
+        if flt.root_asset_id is not None:
+            query = query.where(AssetRow.root_parent_id == flt.root_asset_id)
+        if flt.author_id is not None:
+            query = query.where(AssetRow.author_id == flt.author_id)
+        if flt.types is not None:
+            query = query.where(AssetRow.asset_type.in_(list(flt.types)))
+        with self.db.read() as s:
+            rows = s.scalars(query.offset(offset).limit(page_size + 1)).all()
+            items = tuple(_record(r) for r in rows[:page_size])
+        return Page(items, encode_token(offset + page_size) if len(rows) > page_size else None)
+
+    def delete(self, asset_ids: Iterable[str]) -> list[AssetRecord]:
+        """Marks the assets deleted (all or none) and returns them so their blobs can be removed."""
+        ids = list(dict.fromkeys(asset_ids))
+        with self.db.session() as s:
+            rows = s.scalars(select(AssetRow).where(AssetRow.id.in_(ids), AssetRow.deleted.is_(False))).all()
+            found = {r.id for r in rows}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound(f"assets {missing!r} do not exist", reason="asset_not_found")
+            s.execute(update(AssetRow).where(AssetRow.id.in_(ids)).values(deleted=True))
+            return [_record(r) for r in rows]
+
+    def delete_outputs_of(self, job_id: str) -> list[AssetRecord]:
+        """Removes what an interrupted run of a job had already stored, before it runs again."""
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(AssetRow).where(AssetRow.inference_id == job_id, AssetRow.deleted.is_(False))
+            ).all()
+            s.execute(update(AssetRow).where(AssetRow.inference_id == job_id).values(deleted=True))
+            return [_record(r) for r in rows]

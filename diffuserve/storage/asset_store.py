@@ -1,0 +1,158 @@
+"""Image assets end to end: bytes in the blob store, the record in the database, PIL images out."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from diffuserve.errors import InvalidRequest
+from diffuserve.storage.asset_repository import AssetRepository
+from diffuserve.storage.blobs import BlobStore
+from diffuserve.storage.ids import new_asset_id
+from diffuserve.storage.records import AssetRecord
+from diffuserve.storage.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
+
+MIME_BY_FORMAT = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+}
+EXTENSION_BY_MIME = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+}
+MAX_PIXELS = 4096 * 4096
+
+
+@dataclass(frozen=True)
+class NewAsset:
+    """What a new image asset is, apart from its bytes."""
+
+    name: str
+    source: str
+    asset_type: str
+    author_id: str
+    owner_id: str
+    hidden: bool = False
+    parent_id: str | None = None
+    inference_id: str | None = None
+    model_id: str | None = None
+    output_index: int | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def decode_image(data: bytes, *, field_name: str) -> Image.Image:
+    """Bytes to a fully loaded PIL image, or InvalidRequest naming the field."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > MAX_PIXELS:
+            raise InvalidRequest(
+                f"{field_name} is {image.width}x{image.height}; at most {MAX_PIXELS} pixels are allowed",
+                field=field_name,
+                reason="image_too_large",
+            )
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise InvalidRequest(
+            f"{field_name} is not a readable image (PNG, JPEG or WebP expected)",
+            field=field_name,
+            reason="invalid_image",
+        ) from exc
+    return image
+
+
+def png_bytes(image: Image.Image, pnginfo: Any = None) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=pnginfo)
+    return buf.getvalue()
+
+
+class AssetStore:
+    """Creates and reads image assets; keeps the blob and the row in step."""
+
+    def __init__(self, repository: AssetRepository, blobs: BlobStore) -> None:
+        self.repository = repository
+        self.blobs = blobs
+
+    def create(self, data: bytes, new: NewAsset, *, image: Image.Image | None = None) -> AssetRecord:
+        """Stores encoded image bytes as they are (the original file) and records the asset."""
+        if image is None:
+            image = decode_image(data, field_name="image")
+        fmt = (image.format or "PNG").upper()
+        mime = MIME_BY_FORMAT.get(fmt)
+        if mime is None:
+            data, mime = png_bytes(image), "image/png"
+        asset_id = new_asset_id()
+        blob_key = f"assets/{asset_id[6:8]}/{asset_id}.{EXTENSION_BY_MIME[mime]}"
+        self.blobs.put(blob_key, data)
+        parent_root: str | None = None
+        if new.parent_id is not None:
+            try:
+                parent = self.repository.get(new.parent_id)
+                parent_root = parent.root_parent_id or parent.id
+            except Exception:  # a parent id that is gone still gets recorded as given
+                parent_root = new.parent_id
+        now = utcnow()
+        metadata = {"kind": "image", "type": new.asset_type, **new.metadata, "size": len(data)}
+        if new.parent_id is not None:
+            metadata.setdefault("parentId", new.parent_id)
+            metadata.setdefault("rootParentId", parent_root)
+        record = AssetRecord(
+            id=asset_id,
+            name=new.name,
+            mime_type=mime,
+            blob_key=blob_key,
+            size=len(data),
+            width=image.width,
+            height=image.height,
+            source=new.source,
+            hidden=new.hidden,
+            metadata=metadata,
+            created_at=now,
+            updated_at=now,
+            author_id=new.author_id,
+            owner_id=new.owner_id,
+            parent_id=new.parent_id,
+            root_parent_id=parent_root,
+            inference_id=new.inference_id,
+            model_id=new.model_id,
+            asset_type=new.asset_type,
+            output_index=new.output_index,
+        )
+        try:
+            self.repository.insert(record)
+        except BaseException:
+            self.blobs.delete(blob_key)
+            raise
+        logger.info("asset created asset_id=%s type=%s size=%d", asset_id, new.asset_type, len(data))
+        return record
+
+    def get(self, asset_id: str) -> AssetRecord:
+        return self.repository.get(asset_id)
+
+    def read(self, asset_id: str) -> tuple[AssetRecord, bytes]:
+        record = self.repository.get(asset_id)
+        return record, self.blobs.get(record.blob_key)
+
+    def load_image(self, asset_id: str, *, field_name: str) -> Image.Image:
+        _, data = self.read(asset_id)
+        return decode_image(data, field_name=field_name)
+
+    def delete(self, asset_ids: list[str]) -> None:
+        for record in self.repository.delete(asset_ids):
+            self.blobs.delete(record.blob_key)
+
+    def delete_outputs_of(self, job_id: str) -> None:
+        for record in self.repository.delete_outputs_of(job_id):
+            self.blobs.delete(record.blob_key)

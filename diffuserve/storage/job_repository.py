@@ -1,0 +1,240 @@
+"""Jobs in the database: insert, read, list, and the status transitions the worker and the API make."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, update
+
+from diffuserve.errors import NotFound
+from diffuserve.storage.database import Database
+from diffuserve.storage.pagination import decode_token, encode_token
+from diffuserve.storage.records import JobRecord, JobStatus, Page, StatusChange
+from diffuserve.storage.tables import JobRow
+from diffuserve.storage.timeutil import as_utc, iso, parse_iso, utcnow
+
+# A job whose runs were interrupted this many times (crash, kill) fails instead of running again.
+MAX_RUNS = 3
+_seq_lock = threading.Lock()
+_last_seq = 0
+
+
+def _next_seq() -> int:
+    """Submission order: nanoseconds since the epoch, forced strictly increasing within the process."""
+    global _last_seq
+    with _seq_lock:
+        _last_seq = max(_last_seq + 1, time.time_ns())
+        return _last_seq
+
+
+def _count_runs(history: list[dict[str, str]]) -> int:
+    """How many times the job left the queue to run."""
+    runs, queued = 0, False
+    for entry in history:
+        if entry["status"] == JobStatus.QUEUED.value:
+            queued = True
+        elif queued and JobStatus(entry["status"]).is_running:
+            runs, queued = runs + 1, False
+    return runs
+
+
+def _record(row: JobRow) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        job_type=row.job_type,
+        mode=row.mode,
+        status=JobStatus(row.status),
+        progress=row.progress,
+        input=dict(row.input),
+        output=dict(row.output),
+        asset_ids=tuple(row.asset_ids),
+        status_history=tuple(
+            StatusChange(JobStatus(h["status"]), parse_iso(h["date"])) for h in row.status_history
+        ),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        author_id=row.author_id,
+        owner_id=row.owner_id,
+        hide_results=row.hide_results,
+        preview_count=row.preview_count,
+        error=row.error,
+        webhook_url=row.webhook_url,
+        webhook_delivered=row.webhook_delivered,
+        api=row.api,
+    )
+
+
+class JobRepository:
+    """Keyword-only functions over the jobs table; every one is its own transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def insert(
+        self,
+        *,
+        job_id: str,
+        mode: str,
+        input: dict[str, Any],
+        author_id: str,
+        owner_id: str,
+        hide_results: bool,
+        job_type: str = "inference",
+        webhook_url: str | None = None,
+        api: str = "scenario",
+    ) -> JobRecord:
+        now = utcnow()
+        row = JobRow(
+            id=job_id,
+            job_type=job_type,
+            mode=mode,
+            status=JobStatus.QUEUED.value,
+            progress=0.0,
+            input=input,
+            output={},
+            asset_ids=[],
+            status_history=[{"status": JobStatus.QUEUED.value, "date": iso(now)}],
+            created_at=now,
+            updated_at=now,
+            seq=_next_seq(),
+            author_id=author_id,
+            owner_id=owner_id,
+            hide_results=hide_results,
+            preview_count=0,
+            error=None,
+            webhook_url=webhook_url,
+            webhook_delivered=False,
+            api=api,
+        )
+        with self.db.session() as s:
+            s.add(row)
+            s.flush()
+            return _record(row)
+
+    def get(self, job_id: str) -> JobRecord:
+        with self.db.read() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFound(f"job {job_id!r} does not exist", reason="job_not_found")
+            return _record(row)
+
+    def page(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        modes: Iterable[str] | None = None,
+        job_types: Iterable[str] | None = None,
+        hide_results: bool | None = None,
+        author_id: str | None = None,
+        page_size: int,
+        pagination_token: str | None = None,
+    ) -> Page:
+        offset = decode_token(pagination_token)
+        query = select(JobRow).order_by(JobRow.seq.desc())
+        if statuses is not None:
+            query = query.where(JobRow.status.in_(list(statuses)))
+        if modes is not None:
+            query = query.where(JobRow.mode.in_(list(modes)))
+        if job_types is not None:
+            query = query.where(JobRow.job_type.in_(list(job_types)))
+        if hide_results is not None:
+            query = query.where(JobRow.hide_results == hide_results)
+        if author_id is not None:
+            query = query.where(JobRow.author_id == author_id)
+        with self.db.read() as s:
+            rows = s.scalars(query.offset(offset).limit(page_size + 1)).all()
+            items = tuple(_record(r) for r in rows[:page_size])
+        return Page(items, encode_token(offset + page_size) if len(rows) > page_size else None)
+
+    def next_queued(self) -> JobRecord | None:
+        """The oldest queued job (FIFO by submission order)."""
+        with self.db.read() as s:
+            row = s.scalars(
+                select(JobRow).where(JobRow.status == JobStatus.QUEUED.value).order_by(JobRow.seq).limit(1)
+            ).first()
+            return _record(row) if row is not None else None
+
+    def transition(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        expect: Iterable[JobStatus] | None = None,
+        progress: float | None = None,
+        error: str | None = None,
+        output: dict[str, Any] | None = None,
+        asset_ids: list[str] | None = None,
+        preview_count: int | None = None,
+    ) -> JobRecord | None:
+        """Move a job to `status` (its history records the change); None when `expect` does not hold."""
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFound(f"job {job_id!r} does not exist", reason="job_not_found")
+            if expect is not None and JobStatus(row.status) not in set(expect):
+                return None
+            now = utcnow()
+            if row.status != status.value:
+                row.status_history = [*row.status_history, {"status": status.value, "date": iso(now)}]
+                row.status = status.value
+            if progress is not None:
+                row.progress = max(row.progress, progress) if status != JobStatus.QUEUED else progress
+            if error is not None:
+                row.error = error
+            if output is not None:
+                row.output = output
+            if asset_ids is not None:
+                row.asset_ids = asset_ids
+            if preview_count is not None:
+                row.preview_count = preview_count
+            row.updated_at = now
+            s.flush()
+            return _record(row)
+
+    def requeue_interrupted(self) -> list[str]:
+        """Jobs a crash left running go back to the queue and are re-run from their stored input, which holds
+        the resolved seed, so the re-run makes the same images; after MAX_RUNS interrupted runs they fail."""
+        running = [st.value for st in JobStatus if st.is_running]
+        with self.db.session() as s:
+            rows = s.scalars(select(JobRow).where(JobRow.status.in_(running))).all()
+            now = utcnow()
+            requeued = []
+            for row in rows:
+                runs = _count_runs(row.status_history)
+                status = JobStatus.QUEUED if runs < MAX_RUNS else JobStatus.FAILURE
+                row.status_history = [*row.status_history, {"status": status.value, "date": iso(now)}]
+                row.status = status.value
+                row.progress = 0.0
+                row.preview_count = 0
+                row.updated_at = now
+                if status == JobStatus.FAILURE:
+                    row.error = f"the server stopped during all {runs} runs of this job; not run again"
+                    row.output = {"error": row.error}
+                else:
+                    requeued.append(row.id)
+            return requeued
+
+    def count(self, *, statuses: Iterable[JobStatus]) -> int:
+        with self.db.read() as s:
+            return len(
+                s.scalars(select(JobRow.id).where(JobRow.status.in_([x.value for x in statuses]))).all()
+            )
+
+    def undelivered_webhooks(self) -> list[JobRecord]:
+        terminal = [st.value for st in JobStatus if st.is_terminal]
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(JobRow).where(
+                    JobRow.webhook_url.is_not(None),
+                    JobRow.webhook_delivered.is_(False),
+                    JobRow.status.in_(terminal),
+                )
+            ).all()
+            return [_record(r) for r in rows]
+
+    def mark_webhook_delivered(self, job_id: str) -> None:
+        with self.db.session() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(webhook_delivered=True))

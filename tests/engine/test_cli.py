@@ -1,0 +1,94 @@
+"""The CLI: generate writes PNGs with their parameters; bad input exits non-zero with one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from diffuserve.cli import main
+from diffuserve.config import Settings
+from tests.engine.helpers import center_mask, picture
+
+
+@pytest.fixture()
+def cli_env(monkeypatch: pytest.MonkeyPatch, session_settings: Settings, registry: object) -> Settings:
+    """The CLI reads the same data folder (registry + demo models) as the engine fixtures."""
+    monkeypatch.setenv("DIFFUSERVE_DATA_DIR", str(session_settings.data_dir))
+    monkeypatch.setenv("DIFFUSERVE_DEMO_MODELS_DIR", str(session_settings.resolved_demo_models_dir))
+    return session_settings
+
+
+def test_generate_writes_one_png_per_image_with_seed_and_parameters(
+    cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image, mask = tmp_path / "in.png", tmp_path / "mask.png"
+    picture(64).save(image)
+    center_mask(64).save(mask)
+    code = main(["generate", "inpaint", "--model", "tiny-sd15", "--prompt", "a boat", "--image", str(image),
+                 "--mask", str(mask), "--num-samples", "2", "--steps", "2", "--seed", "7", "--out",
+                 str(tmp_path / "out")])
+    assert code == 0
+    written = capsys.readouterr().out.split()
+    assert [Path(p).name for p in written] == ["inpaint-7.png", "inpaint-8.png"]
+    with Image.open(written[1]) as png:
+        assert png.size == (64, 64)
+        assert png.text["seed"] == "8"
+        params = json.loads(png.text["parameters"])
+    assert params["prompt"] == "a boat" and params["numInferenceSteps"] == 2 and params["mode"] == "inpaint"
+
+
+def test_generate_with_ip_adapter_and_concept(cli_env: Settings, tmp_path: Path) -> None:
+    ref = tmp_path / "ref.png"
+    picture(32).save(ref)
+    code = main(["generate", "txt2img-ip-adapter", "--model", "tiny-sd15", "--prompt", "x", "--ip-image", str(ref),
+                 "--ip-scale", "0.5", "--ip-type", "character", "--concept", "tiny-sd15-lora:0.7", "--steps", "1",
+                 "--width", "64", "--height", "64", "--seed", "3", "--out", str(tmp_path / "o")])
+    assert code == 0
+    assert (tmp_path / "o" / "txt2img-ip-adapter-3.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--width", "70"], "width must be a multiple of 8"),
+        (["--image", "/no/such.png"], "--image /no/such.png: no such file"),
+        (["--seed", "abc"], "--seed 'abc': expected a whole number"),
+        (["--concept", "nocolon"], "expected MODEL_ID:SCALE"),
+        (["--model", "ghost"], "model 'ghost' does not exist"),
+    ],
+)
+def test_bad_input_prints_one_line_and_exits_non_zero(
+    cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    base = ["generate", "txt2img", "--model", "tiny-sd15", "--prompt", "x", "--steps", "1", "--out", str(tmp_path)]
+    code = main(base + args)
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_models_add_show_list_remove(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = str(cli_env.resolved_demo_models_dir / "tiny-sd15")
+    assert main(["models", "add", "my-sd15", "--type", "sd-1_5", "--folder", folder, "--name", "Mine"]) == 0
+    assert "added my-sd15 (sd-1_5): txt2img, img2img, inpaint" in capsys.readouterr().out
+    assert main(["models", "show", "my-sd15"]) == 0
+    assert json.loads(capsys.readouterr().out)["source"]["path"] == folder
+    assert main(["models", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "my-sd15\tsd-1_5" in listed and "tiny-sdxl\tsd-xl" in listed
+    assert main(["models", "remove", "my-sd15"]) == 0
+    assert main(["models", "show", "my-sd15"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_installed_console_script_runs(cli_env: Settings) -> None:
+    done = subprocess.run([sys.executable, "-m", "diffuserve.cli", "models", "list"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "tiny-sd15" in done.stdout

@@ -1,0 +1,106 @@
+"""The registry file, capabilities, and loading failures that name the file and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from diffuserve.config import Settings
+from diffuserve.engine.engine import Engine
+from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
+from diffuserve.engine.types import GenerationRequest, IpAdapterType, Mode
+from diffuserve.errors import InvalidRequest, ModelLoadError, NotFound
+
+
+def spec(model_id: str, path: str, **extra: object) -> ModelSpec:
+    return ModelSpec(id=model_id, name=model_id, type=ModelType.SD15,
+                     source=ModelSource(kind="folder", path=path), **extra)  # type: ignore[arg-type]
+
+
+def test_add_list_get_remove_round_trip_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    registry = Registry(path)
+    registry.add(spec("a", "/models/a"))
+    assert [m.id for m in Registry(path).list()] == ["a"]
+    with pytest.raises(InvalidRequest, match="already exists"):
+        registry.add(spec("a", "/elsewhere"))
+    registry.add(spec("a", "/elsewhere"), replace=True)
+    assert Registry(path).get("a").source.path == "/elsewhere"
+    registry.remove("a")
+    with pytest.raises(NotFound):
+        Registry(path).get("a")
+
+
+def test_hand_edits_are_picked_up_and_broken_files_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    registry = Registry(path)
+    path.write_text("models:\n  - id: hand\n    name: Hand made\n    type: sd-xl\n"
+                    "    source: {kind: hub, path: stabilityai/stable-diffusion-xl-base-1.0}\n")
+    assert registry.get("hand").type is ModelType.SDXL
+    path.write_text("models:\n  - id: broken\n    type: sd-9\n")
+    with pytest.raises(InvalidRequest, match="registry file .* is not valid"):
+        registry.list()
+
+
+def test_capabilities_follow_what_is_configured() -> None:
+    plain = spec("p", "/p")
+    assert plain.capabilities == ("txt2img", "img2img", "inpaint")
+    adapters = {IpAdapterType.STYLE: IpAdapterSet(weights="/w.safetensors", image_encoder="/enc")}
+    with_ip = spec("q", "/q", ip_adapters=adapters)
+    assert with_ip.capabilities == ("txt2img", "img2img", "inpaint", "txt2img_ip_adapter",
+                                    "img2img_ip_adapter", "inpaint_ip_adapter")
+
+
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        (ModelSource(kind="folder", path="/nowhere/model"), "folder /nowhere/model does not exist"),
+        (ModelSource(kind="single_file", path="/nowhere/m.safetensors"),
+         "checkpoint file /nowhere/m.safetensors does not exist (expected a .safetensors file)"),
+    ],
+)
+def test_missing_files_fail_with_a_message_naming_the_file(tmp_path: Path, source: ModelSource, message: str) -> None:
+    registry = Registry(tmp_path / "models.yaml")
+    registry.add(ModelSpec(id="gone", name="gone", type=ModelType.SD15, source=source))
+    engine = Engine(registry, Settings(data_dir=tmp_path))
+    with pytest.raises(ModelLoadError) as caught:
+        engine.generate(GenerationRequest(Mode.TXT2IMG, "gone", "x", width=64, height=64, num_inference_steps=1))
+    assert message in caught.value.message
+
+
+def test_a_folder_without_model_index_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    registry = Registry(tmp_path / "models.yaml")
+    registry.add(spec("empty", str(tmp_path / "empty")))
+    engine = Engine(registry, Settings(data_dir=tmp_path))
+    with pytest.raises(ModelLoadError, match="model_index.json is missing"):
+        engine.generate(GenerationRequest(Mode.TXT2IMG, "empty", "x", width=64, height=64, num_inference_steps=1))
+
+
+def test_wrong_ip_adapter_weights_are_reported(tmp_path: Path, registry: Registry) -> None:
+    bad = tmp_path / "not-an-adapter.safetensors"
+    save_file({"something.else": torch.zeros(2)}, str(bad))
+    base = registry.get("tiny-sd15")
+    style = base.ip_adapters[IpAdapterType.STYLE].model_copy(update={"weights": str(bad)})
+    local = Registry(tmp_path / "models.yaml")
+    local.add(base.model_copy(update={"ip_adapters": {IpAdapterType.STYLE: style}}))
+    engine = Engine(local, Settings(data_dir=tmp_path))
+    request = GenerationRequest(Mode.TXT2IMG_IP_ADAPTER, "tiny-sd15", "x", width=64, height=64,
+                                num_inference_steps=1, ip_adapter_images=(Image.new("RGB", (32, 32), "white"),))
+    with pytest.raises(ModelLoadError, match="expected `image_proj.\\*` and `ip_adapter.\\*` tensors"):
+        engine.generate(request)
+
+
+def test_cache_evicts_the_least_recently_used_model_under_its_budget(tmp_path: Path, registry: Registry) -> None:
+    settings = Settings(data_dir=tmp_path, cache_budget_mb=64)
+    engine = Engine(registry, settings)
+    sd15, sdxl = registry.get("tiny-sd15"), registry.get("tiny-sdxl")
+    first = engine.cache.get(sd15)
+    engine.cache.budget_bytes = first.size_bytes + 1  # room for one model only
+    engine.cache.get(sdxl)
+    assert engine.cache.loaded() == [("tiny-sdxl", "base")]
+    assert not engine.cache.is_loaded(sd15)

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
@@ -129,7 +130,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
-    sources = [(k, v) for k, v in (("folder", args.folder), ("single_file", args.file), ("hub", args.hub)) if v]
+    sources = [
+        (k, v) for k, v in (("folder", args.folder), ("single_file", args.file), ("hub", args.hub)) if v
+    ]
     if len(sources) != 1:
         raise CliError("models add needs exactly one of --folder, --file, --hub")
     kind, path = sources[0]
@@ -137,17 +140,20 @@ def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
         path = str(Path(path).expanduser().resolve())
     inpaint = None
     if args.inpaint_folder or args.inpaint_file:
-        inpaint = ModelSource(kind="folder" if args.inpaint_folder else "single_file",
-                              path=str(Path(args.inpaint_folder or args.inpaint_file).resolve()),
-                              config=args.inpaint_config)
+        inpaint = ModelSource(
+            kind="folder" if args.inpaint_folder else "single_file",
+            path=str(Path(args.inpaint_folder or args.inpaint_file).resolve()),
+            config=args.inpaint_config,
+        )
     ip_adapters: dict[IpAdapterType, IpAdapterSet] = {}
-    for kind_name, weights, encoder, mode in (
+    ip_args: list[tuple[IpAdapterType, str | None, str | None, Literal["global", "instantstyle"]]] = [
         (IpAdapterType.STYLE, args.ip_style, args.ip_style_encoder, args.ip_style_mode),
         (IpAdapterType.CHARACTER, args.ip_character, args.ip_character_encoder, "global"),
-    ):
+    ]
+    for kind_name, weights, encoder, mode in ip_args:
         if bool(weights) != bool(encoder):
             raise CliError(f"--ip-{kind_name.value} and --ip-{kind_name.value}-encoder go together")
-        if weights:
+        if weights and encoder:
             ip_adapters[kind_name] = IpAdapterSet(weights=weights, image_encoder=encoder, scale_mode=mode)
     spec = ModelSpec(
         id=args.id,
@@ -230,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
     """Subcommands of the service and MCP front ends, which import the heavier web stack."""
-    found = []
+    found: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
     try:
         from diffuserve.cli_serve import add_serve_commands
 
@@ -248,8 +254,11 @@ def _plugins() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentPar
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     try:
         code: int = args.func(args)
         return code

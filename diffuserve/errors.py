@@ -1,12 +1,12 @@
 """The domain error tree; front ends map it to their wire (HTTP status, MCP tool error, CLI message).
 
-    DiffuserveError
-    ├── InvalidRequest      a request broke a rule; `reason` is a short code, `message` says what is allowed
-    ├── NotFound            an id (model, asset, job) that does not exist
-    ├── Unauthorized        missing or wrong credentials
-    ├── Conflict            the action does not fit the object's state (e.g. cancelling a finished job)
-    ├── ModelLoadError      a registered model's files are missing or not what was expected
-    └── GenerationCanceled  the run was stopped by its cancel flag
+DiffuserveError
+├── InvalidRequest      a request broke a rule; `reason` is a short code, `message` says what is allowed
+├── NotFound            an id (model, asset, job) that does not exist
+├── Unauthorized        missing or wrong credentials
+├── Conflict            the action does not fit the object's state (e.g. cancelling a finished job)
+├── ModelLoadError      a registered model's files are missing or not what was expected
+└── GenerationCanceled  the run was stopped by its cancel flag
 """
 
 from __future__ import annotations

@@ -77,8 +77,13 @@ class PipelineCache:
             pipe = load_pipeline(spec.id, spec.source, txt2img, dtype=self.dtype)
         pipe.to(self.device)
         size = module_bytes(pipe)
-        log.info("model loaded model_id=%s variant=%s bytes=%d seconds=%.2f", spec.id, variant, size,
-                 time.perf_counter() - started)
+        log.info(
+            "model loaded model_id=%s variant=%s bytes=%d seconds=%.2f",
+            spec.id,
+            variant,
+            size,
+            time.perf_counter() - started,
+        )
         return LoadedModel(spec=spec, variant=variant, pipe=pipe, size_bytes=size)
 
     def _evict_to_fit(self, keep: tuple[str, Variant]) -> None:

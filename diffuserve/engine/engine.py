@@ -13,7 +13,7 @@ from diffusers import DiffusionPipeline
 
 from diffuserve.config import Settings
 from diffuserve.engine import validation
-from diffuserve.engine.cache import LoadedModel, PipelineCache
+from diffuserve.engine.cache import LoadedModel, PipelineCache, Variant
 from diffuserve.engine.device import pick_device, pick_dtype
 from diffuserve.engine.images import fit_image, fit_mask, merge_inpaint
 from diffuserve.engine.ip_adapter import IpAdapters
@@ -55,7 +55,9 @@ class _StepTracker:
         self.previews = previews
         self.batch = 0
 
-    def __call__(self, pipe: DiffusionPipeline, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+    def __call__(
+        self, pipe: DiffusionPipeline, step: int, timestep: Any, tensors: dict[str, Any]
+    ) -> dict[str, Any]:
         if self.cb.should_cancel is not None and self.cb.should_cancel():
             raise GenerationCanceled("generation canceled")
         per_batch = int(pipe.num_timesteps)
@@ -63,7 +65,12 @@ class _StepTracker:
         if self.cb.on_progress is not None:
             self.cb.on_progress(Progress(done=done, total=self.n_batches * per_batch))
         last = step + 1 == per_batch
-        if self.previews and self.cb.on_preview is not None and not last and (step + 1) % self.preview_every == 0:
+        if (
+            self.previews
+            and self.cb.on_preview is not None
+            and not last
+            and (step + 1) % self.preview_every == 0
+        ):
             self.cb.on_preview(latents_to_previews(tensors["latents"], self.family))
         return tensors
 
@@ -94,7 +101,7 @@ class Engine:
         return self.cache.is_loaded(model, self._variant(model, mode))
 
     @staticmethod
-    def _variant(model: ModelSpec, mode: Mode) -> str:
+    def _variant(model: ModelSpec, mode: Mode) -> Variant:
         return "inpaint" if mode.uses_mask and model.inpaint_source is not None else "base"
 
     def generate(self, request: GenerationRequest, callbacks: Callbacks | None = None) -> GenerationResult:
@@ -106,8 +113,11 @@ class Engine:
         model = self.registry.get(request.model_id)
         with self._lock:
             # 2. The loaded pipeline, re-wrapped for this mode with a scheduler of its own.
-            entry = self.cache.get(model, "inpaint" if self._variant(model, request.mode) == "inpaint" else "base",
-                                   on_loading=callbacks.on_loading)
+            entry = self.cache.get(
+                model,
+                self._variant(model, request.mode),
+                on_loading=callbacks.on_loading,
+            )
             pipe = self._request_pipeline(entry, resolved)
             # 3. Adapters: exactly this request's LoRAs and IP-Adapter set.
             loras = [(self.registry.get(c.model_id), c.scale) for c in resolved.concepts]
@@ -126,8 +136,10 @@ class Engine:
             mask = fit_mask(request.mask, resolved.width, resolved.height)
             images = [merge_inpaint(original, image, mask) for image in images]
         return GenerationResult(
-            images=tuple(GeneratedImage(image=im, seed=s, index=i)
-                         for i, (im, s) in enumerate(zip(images, resolved.seeds, strict=True))),
+            images=tuple(
+                GeneratedImage(image=im, seed=s, index=i)
+                for i, (im, s) in enumerate(zip(images, resolved.seeds, strict=True))
+            ),
             resolved=resolved,
         )
 
@@ -165,8 +177,13 @@ class Engine:
         seeds = resolved.seeds
         size = self.settings.max_batch_size
         batches = [seeds[i : i + size] for i in range(0, len(seeds), size)]
-        tracker = _StepTracker(callbacks, len(batches), model.type.family, self.settings.preview_every,
-                               resolved.request.intermediate_images)
+        tracker = _StepTracker(
+            callbacks,
+            len(batches),
+            model.type.family,
+            self.settings.preview_every,
+            resolved.request.intermediate_images,
+        )
         kwargs = self._pipeline_inputs(resolved)
         images: list[Any] = []
         for index, batch in enumerate(batches):

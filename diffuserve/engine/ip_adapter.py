@@ -86,11 +86,17 @@ class IpAdapters:
                     encoder = CLIPVisionModelWithProjection.from_pretrained(str(path), dtype=self.dtype)
                 else:
                     repo, sub = split_hub_ref(ref)
-                    encoder = CLIPVisionModelWithProjection.from_pretrained(repo, subfolder=sub, dtype=self.dtype)
+                    encoder = CLIPVisionModelWithProjection.from_pretrained(
+                        repo, subfolder=sub, dtype=self.dtype
+                    )
             except (OSError, ValueError) as exc:
-                raise ModelLoadError(f"image encoder {ref}: could not load: {str(exc).splitlines()[0]}") from exc
+                raise ModelLoadError(
+                    f"image encoder {ref}: could not load: {str(exc).splitlines()[0]}"
+                ) from exc
             size = int(encoder.config.image_size)
-            processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+            processor = CLIPImageProcessor(
+                size={"shortest_edge": size}, crop_size={"height": size, "width": size}
+            )
             self._encoders[ref] = (encoder.to(self.device), processor)
         return self._encoders[ref]
 
@@ -100,7 +106,11 @@ class IpAdapters:
         return self._weights[ref]
 
     def apply(
-        self, pipe: DiffusionPipeline, state: dict[str, Any], ip_set: IpAdapterSet | None, scales: tuple[float, ...]
+        self,
+        pipe: DiffusionPipeline,
+        state: dict[str, Any],
+        ip_set: IpAdapterSet | None,
+        scales: tuple[float, ...],
     ) -> None:
         """Make `pipe` (and its shared UNet, whose adapter state is `state`) guide with `ip_set`, or not at all."""
         with self._lock:
@@ -115,8 +125,9 @@ class IpAdapters:
             if state.get("ip") != wanted:
                 weights = self._weights_for(ip_set.weights)
                 names = [f"ip_adapter_{i}" for i in range(len(scales))]
-                pipe.load_ip_adapter([weights] * len(scales), subfolder=None, weight_name=names,
-                                     image_encoder_folder=None)
+                pipe.load_ip_adapter(
+                    [weights] * len(scales), subfolder=None, weight_name=names, image_encoder_folder=None
+                )
                 pipe.unet.to(self.device)
                 state["ip"] = wanted
             pipe.set_ip_adapter_scale(self._scale_config(pipe, ip_set, scales))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 import threading
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,7 +27,9 @@ def _read_lora(model: ModelSpec) -> dict[str, torch.Tensor]:
         if path.is_dir():
             path = path / "pytorch_lora_weights.safetensors"
         if not path.is_file():
-            raise ModelLoadError(f"LoRA {model.id!r}: file {path} does not exist (expected a .safetensors LoRA file)")
+            raise ModelLoadError(
+                f"LoRA {model.id!r}: file {path} does not exist (expected a .safetensors LoRA file)"
+            )
     else:
         from huggingface_hub import hf_hub_download
 
@@ -37,7 +39,8 @@ def _read_lora(model: ModelSpec) -> dict[str, torch.Tensor]:
         except Exception as exc:  # network and hub errors have no common base class
             raise ModelLoadError(f"LoRA {model.id!r}: could not download {ref}: {exc}") from exc
     try:
-        return load_file(str(path))
+        state: dict[str, torch.Tensor] = load_file(str(path))
+        return state
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelLoadError(f"LoRA {model.id!r}: {path} is not a readable safetensors file: {exc}") from exc
 

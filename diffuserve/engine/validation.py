@@ -104,7 +104,9 @@ def _resolve_ip_scales(request: GenerationRequest) -> tuple[float, ...]:
 
 def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concept, ...]) -> None:
     if len(concepts) > MAX_CONCEPTS:
-        raise InvalidRequest(f"concepts allows at most {MAX_CONCEPTS} LoRAs, got {len(concepts)}", field="concepts")
+        raise InvalidRequest(
+            f"concepts allows at most {MAX_CONCEPTS} LoRAs, got {len(concepts)}", field="concepts"
+        )
     seen: set[str] = set()
     for i, concept in enumerate(concepts):
         field = f"concepts[{i}]"
@@ -119,8 +121,10 @@ def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concep
                 "(sd-1_5-lora or sd-xl-lora)",
                 field=f"{field}.modelId",
             )
-        fits = model.id in lora.compliant_model_ids if lora.compliant_model_ids else (
-            lora.type.family == model.type.family
+        fits = (
+            model.id in lora.compliant_model_ids
+            if lora.compliant_model_ids
+            else (lora.type.family == model.type.family)
         )
         if not fits:
             raise InvalidRequest(
@@ -175,11 +179,13 @@ def validate(
         _check_range("strength", strength, 0.01, 1.0)
         if int(steps * strength) < 1:
             raise InvalidRequest(
-                f"numInferenceSteps × strength must be at least 1 (it is {steps} × {strength:g}); raise either",
+                f"numInferenceSteps x strength must be at least 1 (it is {steps} x {strength:g}); raise either",
                 field="strength",
             )
     if mode.uses_mask and request.mask is None:
-        raise InvalidRequest(f"{mode.value} needs a mask (mask or maskId); white marks what to replace", field="mask")
+        raise InvalidRequest(
+            f"{mode.value} needs a mask (mask or maskId); white marks what to replace", field="mask"
+        )
 
     ip_scales: tuple[float, ...] = ()
     if mode.uses_ip_adapter:

@@ -29,9 +29,28 @@ def test_generate_writes_one_png_per_image_with_seed_and_parameters(
     image, mask = tmp_path / "in.png", tmp_path / "mask.png"
     picture(64).save(image)
     center_mask(64).save(mask)
-    code = main(["generate", "inpaint", "--model", "tiny-sd15", "--prompt", "a boat", "--image", str(image),
-                 "--mask", str(mask), "--num-samples", "2", "--steps", "2", "--seed", "7", "--out",
-                 str(tmp_path / "out")])
+    code = main(
+        [
+            "generate",
+            "inpaint",
+            "--model",
+            "tiny-sd15",
+            "--prompt",
+            "a boat",
+            "--image",
+            str(image),
+            "--mask",
+            str(mask),
+            "--num-samples",
+            "2",
+            "--steps",
+            "2",
+            "--seed",
+            "7",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     written = capsys.readouterr().out.split()
     assert [Path(p).name for p in written] == ["inpaint-7.png", "inpaint-8.png"]
@@ -45,9 +64,34 @@ def test_generate_writes_one_png_per_image_with_seed_and_parameters(
 def test_generate_with_ip_adapter_and_concept(cli_env: Settings, tmp_path: Path) -> None:
     ref = tmp_path / "ref.png"
     picture(32).save(ref)
-    code = main(["generate", "txt2img-ip-adapter", "--model", "tiny-sd15", "--prompt", "x", "--ip-image", str(ref),
-                 "--ip-scale", "0.5", "--ip-type", "character", "--concept", "tiny-sd15-lora:0.7", "--steps", "1",
-                 "--width", "64", "--height", "64", "--seed", "3", "--out", str(tmp_path / "o")])
+    code = main(
+        [
+            "generate",
+            "txt2img-ip-adapter",
+            "--model",
+            "tiny-sd15",
+            "--prompt",
+            "x",
+            "--ip-image",
+            str(ref),
+            "--ip-scale",
+            "0.5",
+            "--ip-type",
+            "character",
+            "--concept",
+            "tiny-sd15-lora:0.7",
+            "--steps",
+            "1",
+            "--width",
+            "64",
+            "--height",
+            "64",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert code == 0
     assert (tmp_path / "o" / "txt2img-ip-adapter-3.png").is_file()
 
@@ -65,7 +109,18 @@ def test_generate_with_ip_adapter_and_concept(cli_env: Settings, tmp_path: Path)
 def test_bad_input_prints_one_line_and_exits_non_zero(
     cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    base = ["generate", "txt2img", "--model", "tiny-sd15", "--prompt", "x", "--steps", "1", "--out", str(tmp_path)]
+    base = [
+        "generate",
+        "txt2img",
+        "--model",
+        "tiny-sd15",
+        "--prompt",
+        "x",
+        "--steps",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
     code = main(base + args)
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -88,7 +143,12 @@ def test_models_add_show_list_remove(cli_env: Settings, capsys: pytest.CaptureFi
 
 
 def test_the_installed_console_script_runs(cli_env: Settings) -> None:
-    done = subprocess.run([sys.executable, "-m", "diffuserve.cli", "models", "list"], capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "diffuserve.cli", "models", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "tiny-sd15" in done.stdout

@@ -17,8 +17,9 @@ from diffuserve.errors import InvalidRequest, ModelLoadError, NotFound
 
 
 def spec(model_id: str, path: str, **extra: object) -> ModelSpec:
-    return ModelSpec(id=model_id, name=model_id, type=ModelType.SD15,
-                     source=ModelSource(kind="folder", path=path), **extra)  # type: ignore[arg-type]
+    return ModelSpec(
+        id=model_id, name=model_id, type=ModelType.SD15, source=ModelSource(kind="folder", path=path), **extra
+    )  # type: ignore[arg-type]
 
 
 def test_add_list_get_remove_round_trip_through_the_file(tmp_path: Path) -> None:
@@ -38,11 +39,13 @@ def test_add_list_get_remove_round_trip_through_the_file(tmp_path: Path) -> None
 def test_hand_edits_are_picked_up_and_broken_files_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "models.yaml"
     registry = Registry(path)
-    path.write_text("models:\n  - id: hand\n    name: Hand made\n    type: sd-xl\n"
-                    "    source: {kind: hub, path: stabilityai/stable-diffusion-xl-base-1.0}\n")
+    path.write_text(
+        "models:\n  - id: hand\n    name: Hand made\n    type: sd-xl\n"
+        "    source: {kind: hub, path: stabilityai/stable-diffusion-xl-base-1.0}\n"
+    )
     assert registry.get("hand").type is ModelType.SDXL
     path.write_text("models:\n  - id: broken\n    type: sd-9\n")
-    with pytest.raises(InvalidRequest, match="registry file .* is not valid"):
+    with pytest.raises(InvalidRequest, match=r"registry file .* is not valid"):
         registry.list()
 
 
@@ -51,24 +54,36 @@ def test_capabilities_follow_what_is_configured() -> None:
     assert plain.capabilities == ("txt2img", "img2img", "inpaint")
     adapters = {IpAdapterType.STYLE: IpAdapterSet(weights="/w.safetensors", image_encoder="/enc")}
     with_ip = spec("q", "/q", ip_adapters=adapters)
-    assert with_ip.capabilities == ("txt2img", "img2img", "inpaint", "txt2img_ip_adapter",
-                                    "img2img_ip_adapter", "inpaint_ip_adapter")
+    assert with_ip.capabilities == (
+        "txt2img",
+        "img2img",
+        "inpaint",
+        "txt2img_ip_adapter",
+        "img2img_ip_adapter",
+        "inpaint_ip_adapter",
+    )
 
 
 @pytest.mark.parametrize(
     "source,message",
     [
         (ModelSource(kind="folder", path="/nowhere/model"), "folder /nowhere/model does not exist"),
-        (ModelSource(kind="single_file", path="/nowhere/m.safetensors"),
-         "checkpoint file /nowhere/m.safetensors does not exist (expected a .safetensors file)"),
+        (
+            ModelSource(kind="single_file", path="/nowhere/m.safetensors"),
+            "checkpoint file /nowhere/m.safetensors does not exist (expected a .safetensors file)",
+        ),
     ],
 )
-def test_missing_files_fail_with_a_message_naming_the_file(tmp_path: Path, source: ModelSource, message: str) -> None:
+def test_missing_files_fail_with_a_message_naming_the_file(
+    tmp_path: Path, source: ModelSource, message: str
+) -> None:
     registry = Registry(tmp_path / "models.yaml")
     registry.add(ModelSpec(id="gone", name="gone", type=ModelType.SD15, source=source))
     engine = Engine(registry, Settings(data_dir=tmp_path))
     with pytest.raises(ModelLoadError) as caught:
-        engine.generate(GenerationRequest(Mode.TXT2IMG, "gone", "x", width=64, height=64, num_inference_steps=1))
+        engine.generate(
+            GenerationRequest(Mode.TXT2IMG, "gone", "x", width=64, height=64, num_inference_steps=1)
+        )
     assert message in caught.value.message
 
 
@@ -77,8 +92,10 @@ def test_a_folder_without_model_index_is_reported(tmp_path: Path) -> None:
     registry = Registry(tmp_path / "models.yaml")
     registry.add(spec("empty", str(tmp_path / "empty")))
     engine = Engine(registry, Settings(data_dir=tmp_path))
-    with pytest.raises(ModelLoadError, match="model_index.json is missing"):
-        engine.generate(GenerationRequest(Mode.TXT2IMG, "empty", "x", width=64, height=64, num_inference_steps=1))
+    with pytest.raises(ModelLoadError, match=r"model_index\.json is missing"):
+        engine.generate(
+            GenerationRequest(Mode.TXT2IMG, "empty", "x", width=64, height=64, num_inference_steps=1)
+        )
 
 
 def test_wrong_ip_adapter_weights_are_reported(tmp_path: Path, registry: Registry) -> None:
@@ -89,13 +106,22 @@ def test_wrong_ip_adapter_weights_are_reported(tmp_path: Path, registry: Registr
     local = Registry(tmp_path / "models.yaml")
     local.add(base.model_copy(update={"ip_adapters": {IpAdapterType.STYLE: style}}))
     engine = Engine(local, Settings(data_dir=tmp_path))
-    request = GenerationRequest(Mode.TXT2IMG_IP_ADAPTER, "tiny-sd15", "x", width=64, height=64,
-                                num_inference_steps=1, ip_adapter_images=(Image.new("RGB", (32, 32), "white"),))
-    with pytest.raises(ModelLoadError, match="expected `image_proj.\\*` and `ip_adapter.\\*` tensors"):
+    request = GenerationRequest(
+        Mode.TXT2IMG_IP_ADAPTER,
+        "tiny-sd15",
+        "x",
+        width=64,
+        height=64,
+        num_inference_steps=1,
+        ip_adapter_images=(Image.new("RGB", (32, 32), "white"),),
+    )
+    with pytest.raises(ModelLoadError, match=r"expected `image_proj\.\*` and `ip_adapter\.\*` tensors"):
         engine.generate(request)
 
 
-def test_cache_evicts_the_least_recently_used_model_under_its_budget(tmp_path: Path, registry: Registry) -> None:
+def test_cache_evicts_the_least_recently_used_model_under_its_budget(
+    tmp_path: Path, registry: Registry
+) -> None:
     settings = Settings(data_dir=tmp_path, cache_budget_mb=64)
     engine = Engine(registry, settings)
     sd15, sdxl = registry.get("tiny-sd15"), registry.get("tiny-sdxl")

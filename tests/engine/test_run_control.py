@@ -14,8 +14,15 @@ from diffuserve.errors import GenerationCanceled
 
 
 def txt2img(**overrides: object) -> GenerationRequest:
-    fields: dict[str, object] = {"mode": Mode.TXT2IMG, "model_id": "tiny-sd15", "prompt": "a lighthouse",
-                                 "num_inference_steps": 3, "width": 64, "height": 64, "seed": 1}
+    fields: dict[str, object] = {
+        "mode": Mode.TXT2IMG,
+        "model_id": "tiny-sd15",
+        "prompt": "a lighthouse",
+        "num_inference_steps": 3,
+        "width": 64,
+        "height": 64,
+        "seed": 1,
+    }
     fields.update(overrides)
     return GenerationRequest(**fields)  # type: ignore[arg-type]
 
@@ -50,8 +57,10 @@ def test_progress_rises_to_the_total_across_batches(engine: Engine) -> None:
 
 def test_previews_arrive_when_asked_and_not_otherwise(engine: Engine) -> None:
     previews: list[list[Image.Image]] = []
-    engine.generate(txt2img(num_inference_steps=4, intermediate_images=True, num_samples=2),
-                    Callbacks(on_preview=previews.append))
+    engine.generate(
+        txt2img(num_inference_steps=4, intermediate_images=True, num_samples=2),
+        Callbacks(on_preview=previews.append),
+    )
     assert previews, "no preview arrived"
     assert all(len(batch) == 2 and batch[0].size == (8, 8) for batch in previews)
     quiet: list[list[Image.Image]] = []
@@ -70,8 +79,10 @@ def test_cancel_stops_a_long_run_within_one_step(engine: Engine) -> None:
 
     started = time.perf_counter()
     with pytest.raises(GenerationCanceled):
-        engine.generate(txt2img(num_inference_steps=150, num_samples=4),
-                        Callbacks(on_progress=on_progress, should_cancel=lambda: flag["cancel"]))
+        engine.generate(
+            txt2img(num_inference_steps=150, num_samples=4),
+            Callbacks(on_progress=on_progress, should_cancel=lambda: flag["cancel"]),
+        )
     assert steps == [1, 2]
     assert time.perf_counter() - started < 30
     # The engine is free and unchanged afterwards.

@@ -17,7 +17,13 @@ MASK = Image.new("L", (64, 64), 255)
 
 
 def make(mode: Mode = Mode.TXT2IMG, **overrides: Any) -> GenerationRequest:
-    fields: dict[str, Any] = {"mode": mode, "model_id": "tiny-sd15", "prompt": "a cat", "width": 64, "height": 64}
+    fields: dict[str, Any] = {
+        "mode": mode,
+        "model_id": "tiny-sd15",
+        "prompt": "a cat",
+        "width": 64,
+        "height": 64,
+    }
     if mode.uses_image:
         fields["image"] = IMG
     if mode.uses_mask:
@@ -42,25 +48,63 @@ CASES: list[tuple[str, GenerationRequest, str, str]] = [
     ("negative seed", make(seed=-1), "seed", "seed must be an integer in [0,"),
     ("unknown scheduler", make(scheduler="Karras"), "scheduler", "scheduler must be one of DDIMScheduler"),
     ("img2img without image", make(Mode.IMG2IMG, image=None), "image", "img2img needs an input image"),
-    ("strength too low", make(Mode.IMG2IMG, strength=0.0), "strength", "strength must be a number in [0.01, 1]"),
+    (
+        "strength too low",
+        make(Mode.IMG2IMG, strength=0.0),
+        "strength",
+        "strength must be a number in [0.01, 1]",
+    ),
     ("strength too high", make(Mode.IMG2IMG, strength=1.5), "strength", "in [0.01, 1], got 1.5"),
-    ("strength x steps", make(Mode.IMG2IMG, strength=0.02, num_inference_steps=10), "strength",
-     "numInferenceSteps × strength must be at least 1"),
+    (
+        "strength x steps",
+        make(Mode.IMG2IMG, strength=0.02, num_inference_steps=10),
+        "strength",
+        "numInferenceSteps x strength must be at least 1",
+    ),
     ("inpaint without mask", make(Mode.INPAINT, mask=None), "mask", "inpaint needs a mask"),
-    ("ip without images", make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=()), "ipAdapterImages",
-     "needs at least one IP-Adapter image"),
-    ("ip too many images", make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=(IMG,) * 9), "ipAdapterImages",
-     "at most 8 images"),
-    ("ip more scales than images", make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_scales=(0.5, 0.5)), "ipAdapterScales",
-     "ipAdapterScales has 2 values but there are 1 IP-Adapter images"),
-    ("ip scale out of range", make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_scales=(1.5,)), "ipAdapterScales[0]",
-     "ipAdapterScales[0] must be a number in [0, 1]"),
-    ("lora scale", make(concepts=(Concept("tiny-sd15-lora", 2.5),)), "concepts[0].scale", "in [-2, 2], got 2.5"),
+    (
+        "ip without images",
+        make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=()),
+        "ipAdapterImages",
+        "needs at least one IP-Adapter image",
+    ),
+    (
+        "ip too many images",
+        make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=(IMG,) * 9),
+        "ipAdapterImages",
+        "at most 8 images",
+    ),
+    (
+        "ip more scales than images",
+        make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_scales=(0.5, 0.5)),
+        "ipAdapterScales",
+        "ipAdapterScales has 2 values but there are 1 IP-Adapter images",
+    ),
+    (
+        "ip scale out of range",
+        make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_scales=(1.5,)),
+        "ipAdapterScales[0]",
+        "ipAdapterScales[0] must be a number in [0, 1]",
+    ),
+    (
+        "lora scale",
+        make(concepts=(Concept("tiny-sd15-lora", 2.5),)),
+        "concepts[0].scale",
+        "in [-2, 2], got 2.5",
+    ),
     ("concept not a lora", make(concepts=(Concept("tiny-sdxl", 1.0),)), "concepts[0].modelId", "not a LoRA"),
-    ("lora of other family", make(concepts=(Concept("tiny-sdxl-lora", 1.0),)), "concepts[0].modelId",
-     "does not fit model 'tiny-sd15'"),
-    ("lora twice", make(concepts=(Concept("tiny-sd15-lora", 1.0), Concept("tiny-sd15-lora", 0.5))), "concepts[1]",
-     "given twice"),
+    (
+        "lora of other family",
+        make(concepts=(Concept("tiny-sdxl-lora", 1.0),)),
+        "concepts[0].modelId",
+        "does not fit model 'tiny-sd15'",
+    ),
+    (
+        "lora twice",
+        make(concepts=(Concept("tiny-sd15-lora", 1.0), Concept("tiny-sd15-lora", 0.5))),
+        "concepts[1]",
+        "given twice",
+    ),
 ]
 
 
@@ -87,7 +131,9 @@ def test_unknown_concept_is_not_found(engine: Engine) -> None:
 def test_scales_broadcast_one_value_and_pad_missing_ones_with_point_nine(engine: Engine) -> None:
     three = (IMG, IMG, IMG)
     one = engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three, ip_adapter_scales=(0.3,)))
-    two = engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three, ip_adapter_scales=(0.3, 0.4)))
+    two = engine.validate(
+        make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three, ip_adapter_scales=(0.3, 0.4))
+    )
     none = engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three))
     assert one.ip_adapter_scales == (0.3, 0.3, 0.3)
     assert two.ip_adapter_scales == (0.3, 0.4, 0.9)
@@ -108,16 +154,28 @@ def test_a_model_without_the_mode_in_its_capabilities_is_refused(engine: Engine,
     bare = registry.get("tiny-sd15").model_copy(update={"id": "tiny-sd15-bare", "ip_adapters": {}})
     registry.add(bare, replace=True)
     try:
-        with pytest.raises(InvalidRequest, match="cannot run txt2img_ip_adapter; its capabilities are") as caught:
+        with pytest.raises(
+            InvalidRequest, match="cannot run txt2img_ip_adapter; its capabilities are"
+        ) as caught:
             engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, model_id="tiny-sd15-bare"))
         assert caught.value.field == "modelId"
         with pytest.raises(InvalidRequest, match="has no 'character' IP-Adapter"):
-            only_style = bare.model_copy(update={"id": "tiny-sd15-style",
-                                                 "ip_adapters": {IpAdapterType.STYLE: registry.get("tiny-sd15")
-                                                                 .ip_adapters[IpAdapterType.STYLE]}})
+            only_style = bare.model_copy(
+                update={
+                    "id": "tiny-sd15-style",
+                    "ip_adapters": {
+                        IpAdapterType.STYLE: registry.get("tiny-sd15").ip_adapters[IpAdapterType.STYLE]
+                    },
+                }
+            )
             registry.add(only_style, replace=True)
-            engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, model_id="tiny-sd15-style",
-                                 ip_adapter_type=IpAdapterType.CHARACTER))
+            engine.validate(
+                make(
+                    Mode.TXT2IMG_IP_ADAPTER,
+                    model_id="tiny-sd15-style",
+                    ip_adapter_type=IpAdapterType.CHARACTER,
+                )
+            )
     finally:
         registry.remove("tiny-sd15-bare")
         if any(m.id == "tiny-sd15-style" for m in registry.list()):

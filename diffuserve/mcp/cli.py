@@ -1,0 +1,41 @@
+"""`diffuserve mcp`: the MCP tools over stdio for desktop clients, with the service and its worker in-process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from diffuserve.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    # Imported here: the web and torch stack is only needed once the command runs.
+    from diffuserve.app import build_container
+    from diffuserve.mcp.server import build_server
+
+    data_dir = getattr(args, "data_dir", None)
+    settings = Settings(data_dir=Path(data_dir)) if data_dir else Settings()
+    container = build_container(settings)
+    try:
+        logger.info("mcp serving on stdio data_dir=%s", settings.data_dir)
+        # stdout carries the protocol only: the SDK points fd 1 at stderr while it serves.
+        build_server(container.services, "stdio").run("stdio")
+    finally:
+        container.close()
+    return 0
+
+
+def add_mcp_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds `mcp` to the main parser's subcommands (discovered by diffuserve.cli)."""
+    p = sub.add_parser(
+        "mcp",
+        help="serve the MCP tools over stdio (for Claude Desktop, Cursor, ...); logs go to stderr",
+        description="Speaks MCP on stdin/stdout and runs generations in this process. Settings come from "
+        "DIFFUSERVE_* environment variables (e.g. DIFFUSERVE_DATA_DIR); the HTTP server mounts the same "
+        "tools at /mcp.",
+    )
+    p.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder (database, assets, models)")
+    p.set_defaults(func=cmd_mcp)

@@ -1,0 +1,165 @@
+"""Streamable HTTP at /mcp: the REST API's API keys in front of the SDK's session manager.
+
+Credentials are the REST API's (`Authorization: Basic base64(key:secret)`, or `Bearer key:secret`,
+`API-Key`/`X-API-Key: key:secret`), checked by the same KeyService; a request without valid ones gets 401
+with the REST error body. A session is bound to the key that opened it (the SDK refuses it to another key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from diffuserve.config import Settings
+from diffuserve.errors import Unauthorized
+from diffuserve.mcp.server import build_server
+from diffuserve.service.services import Services
+
+logger = logging.getLogger(__name__)
+
+MCP_PATH = "/mcp"
+# Generate calls carry images inline (data URLs); the SDK's default cap is 4 MiB.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+LOCAL_AUTHOR = "local"
+_LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+
+def parse_credentials(headers: Headers) -> tuple[str, str] | None:
+    """(key, secret) from the headers the REST API reads, None when there are none."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    raw: str | None
+    if scheme.lower() == "basic" and value:
+        try:
+            raw = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized(
+                "the Basic credentials are not base64 of key:secret", reason="invalid_credentials"
+            ) from None
+    elif scheme.lower() == "bearer" and value:
+        raw = value.strip()
+    else:
+        raw = headers.get("api-key") or headers.get("x-api-key")
+    if not raw:
+        return None
+    key, sep, secret = raw.partition(":")
+    if not sep or not key or not secret:
+        raise Unauthorized("credentials must be key:secret", reason="invalid_credentials")
+    return key, secret
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def transport_security(settings: Settings) -> TransportSecuritySettings:
+    """DNS-rebinding protection (Host/Origin checks) while the server listens on loopback, as the SDK does."""
+    if not _is_loopback(settings.host):
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    hosts = list(_LOOPBACK_HOSTS)
+    public = urlsplit(settings.resolved_public_url).hostname
+    if public and public not in hosts:
+        hosts.append(public)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[h for host in hosts for h in (host, f"{host}:*")],
+        allowed_origins=[
+            f"{scheme}://{host}{port}" for scheme in ("http", "https") for host in hosts for port in ("", ":*")
+        ],
+    )
+
+
+class McpHttpEndpoint:
+    """An ASGI app: check the API key, then hand the request to the MCP session manager."""
+
+    def __init__(self, services: Callable[[], Services], settings: Settings) -> None:
+        self._services = services
+        self.server = build_server(services, "http")
+        # Builds the session manager (the Starlette app it returns is not used: we route to the manager).
+        self.server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            max_request_body_size=MAX_BODY_BYTES,
+            transport_security=transport_security(settings),
+            host=settings.host,
+        )
+
+    @property
+    def session_manager(self) -> StreamableHTTPSessionManager:
+        return self.server.session_manager
+
+    def lifespan(self) -> AbstractAsyncContextManager[None]:
+        """Runs the session manager; enter it once the services exist (inside the app's lifespan)."""
+        return self.session_manager.run()
+
+    async def _author(self, scope: Scope) -> str:
+        services = self._services()
+        credentials = parse_credentials(Headers(scope=scope))
+        if credentials is None:
+            client = scope.get("client")
+            if services.open_mode and _is_loopback(client[0] if client else None):
+                return LOCAL_AUTHOR
+            raise Unauthorized(
+                "missing credentials: send Authorization: Basic base64(key:secret) (diffuserve keys create)",
+                reason="missing_credentials",
+            )
+        return await asyncio.to_thread(services.keys.verify, *credentials)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            author = await self._author(scope)
+        except Unauthorized as exc:
+            response = JSONResponse(
+                {"reason": exc.reason, "message": exc.message},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="diffuserve"'},
+            )
+            await response(scope, receive, send)
+            return
+        user = AuthenticatedUser(AccessToken(token="api-key", client_id=author, scopes=[]))
+        await self.session_manager.handle_request({**scope, "user": user}, receive, send)
+
+
+def mount_mcp(app: FastAPI, settings: Settings, *, path: str = MCP_PATH) -> McpHttpEndpoint:
+    """Serves MCP at `path` and runs its session manager inside the app's lifespan (after the container is
+    built, before it is closed). Calling it again on the same app changes nothing."""
+    existing: McpHttpEndpoint | None = getattr(app.state, "mcp_endpoint", None)
+    if existing is not None:
+        return existing
+
+    def services() -> Services:
+        found: Services = app.state.services
+        return found
+
+    endpoint = McpHttpEndpoint(services, settings)
+    app.router.routes.append(Route(path, endpoint=endpoint, methods=["GET", "POST", "DELETE"]))
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(the_app: Any) -> AsyncIterator[Any]:
+        async with outer(the_app) as state, endpoint.lifespan():
+            yield state
+
+    app.router.lifespan_context = lifespan
+    app.state.mcp_endpoint = endpoint
+    return endpoint

@@ -1,0 +1,118 @@
+"""Turning a (name, description, argument model, handler) spec into an SDK `Tool`.
+
+The SDK would validate arguments itself and word failures as pydantic does; instead each tool receives the raw
+arguments, validates them against its model, and answers every problem as an isError result whose text is
+the REST API's `reason: message`, so a bad call never becomes a protocol error or a server crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Generic, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from diffuserve.errors import DiffuserveError, InvalidRequest
+from diffuserve.mcp.context import McpContext, ToolCall
+from diffuserve.mcp.results import error_result
+from diffuserve.mcp.schemas import input_schema
+
+logger = logging.getLogger(__name__)
+
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+Handler = Callable[[ToolCall, ArgsT], Awaitable[CallToolResult]]
+
+
+class _Unchecked(ArgModelBase):
+    model_config = ConfigDict(extra="allow")
+
+
+class _RawArguments(FuncMetadata):
+    """Hands the tool function its arguments as one dict; the tool checks them (see the module docstring)."""
+
+    def validate_arguments(self, arguments_to_validate: dict[str, Any]) -> dict[str, Any]:
+        return {"arguments": dict(arguments_to_validate)}
+
+
+@dataclass(frozen=True)
+class ToolSpec(Generic[ArgsT]):
+    name: str
+    title: str
+    description: str
+    arguments: type[ArgsT]
+    handler: Handler[ArgsT]
+    annotations: ToolAnnotations
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "arguments"
+
+
+@cache
+def _structured_names(model: type[BaseModel]) -> frozenset[str]:
+    properties = input_schema(model)["properties"]
+    return frozenset(name for name, prop in properties.items() if prop.get("type") in ("array", "object"))
+
+
+def parse_arguments(model: type[ArgsT], raw: dict[str, Any]) -> ArgsT:
+    """The model from raw arguments; an InvalidRequest naming the first bad field otherwise."""
+    data = dict(raw)
+    for name in _structured_names(model) & data.keys():
+        value = data[name]
+        # Some clients send arrays and objects as JSON text.
+        if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+            with contextlib.suppress(ValueError):
+                data[name] = json.loads(value)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_name(tuple(first["loc"]))
+        if first["type"] == "missing":
+            raise InvalidRequest(f"{field} is required", field=field, reason="missing_field") from None
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(input_schema(model)["properties"])
+            raise InvalidRequest(f"{field} is not an argument of this tool; it takes: {allowed}", field=field) from None
+        raise InvalidRequest(f"{field}: {first['msg']}", field=field) from None
+
+
+def make_tool(spec: ToolSpec[ArgsT]) -> Tool:
+    async def run(arguments: dict[str, Any], ctx: Context[McpContext, Any]) -> CallToolResult:
+        try:
+            call = ToolCall.of(ctx)
+            return await spec.handler(call, parse_arguments(spec.arguments, arguments))
+        except DiffuserveError as exc:
+            logger.info("tool refused tool=%s reason=%s message=%s", spec.name, exc.reason, exc.message)
+            return error_result(exc)
+        except Exception:
+            logger.exception("tool failed tool=%s", spec.name)
+            internal = DiffuserveError(
+                "the server failed while running this tool; the server log has the details",
+                reason="internal_error",
+            )
+            return error_result(internal)
+
+    run.__name__ = spec.name.replace("-", "_")
+    return Tool(
+        fn=run,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        parameters=input_schema(spec.arguments),
+        fn_metadata=_RawArguments(arg_model=_Unchecked),
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=spec.annotations,
+    )

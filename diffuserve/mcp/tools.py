@@ -1,0 +1,185 @@
+"""The fourteen tools: Scenario's names, the service layer's calls, results for an agent."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import CallToolResult, ToolAnnotations
+
+from diffuserve.engine.types import Mode
+from diffuserve.errors import InvalidRequest
+from diffuserve.mcp import descriptions as doc
+from diffuserve.mcp.context import ToolCall
+from diffuserve.mcp.registration import ToolSpec, make_tool
+from diffuserve.mcp.results import job_result, previews_of, text_result
+from diffuserve.mcp.schemas import (
+    CALL_ARGUMENTS,
+    CallOptions,
+    GetAssetArguments,
+    GetAssetsArguments,
+    GetJobArguments,
+    GetJobsArguments,
+    GetModelArguments,
+    Img2ImgArguments,
+    Img2ImgIpAdapterArguments,
+    InpaintArguments,
+    InpaintIpAdapterArguments,
+    JobActionArguments,
+    NoArguments,
+    PostAssetArguments,
+    Txt2ImgArguments,
+    Txt2ImgIpAdapterArguments,
+)
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+# Generation writes a job and assets and is not idempotent (each call is a new job); it destroys nothing.
+GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+
+ARGUMENTS_BY_MODE: dict[Mode, type[CallOptions]] = {
+    Mode.TXT2IMG: Txt2ImgArguments,
+    Mode.TXT2IMG_IP_ADAPTER: Txt2ImgIpAdapterArguments,
+    Mode.IMG2IMG: Img2ImgArguments,
+    Mode.IMG2IMG_IP_ADAPTER: Img2ImgIpAdapterArguments,
+    Mode.INPAINT: InpaintArguments,
+    Mode.INPAINT_IP_ADAPTER: InpaintIpAdapterArguments,
+}
+
+TITLES: dict[Mode, str] = {
+    Mode.TXT2IMG: "Generate images from text",
+    Mode.TXT2IMG_IP_ADAPTER: "Generate images from text and reference images",
+    Mode.IMG2IMG: "Transform an image",
+    Mode.IMG2IMG_IP_ADAPTER: "Transform an image after reference images",
+    Mode.INPAINT: "Repaint a masked region",
+    Mode.INPAINT_IP_ADAPTER: "Repaint a masked region after reference images",
+}
+
+
+def tool_name(mode: Mode) -> str:
+    """`post-<mode>-inferences`, the name Scenario's MCP server gives the operation."""
+    return f"post-{mode.value}-inferences"
+
+
+def _generate(mode: Mode) -> ToolSpec[CallOptions]:
+    async def handler(call: ToolCall, args: CallOptions) -> CallToolResult:
+        body = call.image_inputs(args.model_dump(exclude_none=True, exclude=set(CALL_ARGUMENTS)))
+        _, response = await asyncio.to_thread(
+            call.services.inference.submit,
+            mode,
+            body,
+            dry_run=args.dryRun,
+            original_assets=args.originalAssets,
+            author_id=call.author_id,
+        )
+        if args.dryRun:
+            return text_result("Dry run: the request is valid; nothing was queued or stored.", response)
+        job = response["job"]
+        if args.waitSeconds > 0:
+            waited = await call.services.jobs.wait(job["jobId"], timeout_s=args.waitSeconds, on_progress=call.progress)
+            job = waited["job"]
+        return await job_result(call.services, job, extra={"creativeUnitsCost": response["creativeUnitsCost"]})
+
+    return ToolSpec(
+        name=tool_name(mode),
+        title=TITLES[mode],
+        description=doc.generate_description(mode),
+        arguments=ARGUMENTS_BY_MODE[mode],
+        handler=handler,
+        annotations=GENERATES,
+    )
+
+
+async def get_job(call: ToolCall, args: GetJobArguments) -> CallToolResult:
+    if args.waitSeconds > 0:
+        found = await call.services.jobs.wait(args.jobId, timeout_s=args.waitSeconds, on_progress=call.progress)
+    else:
+        found = await asyncio.to_thread(call.services.jobs.get, args.jobId)
+    return await job_result(call.services, found["job"])
+
+
+async def post_job_action(call: ToolCall, args: JobActionArguments) -> CallToolResult:
+    if args.action != "cancel":
+        raise InvalidRequest(f"action must be 'cancel', got {args.action!r}", field="action")
+    result = await asyncio.to_thread(call.services.jobs.cancel, args.jobId)
+    job = result["job"]
+    return text_result(f"Job {job['jobId']} is now {job['status']}.", result)
+
+
+async def get_jobs(call: ToolCall, args: GetJobsArguments) -> CallToolResult:
+    result = await asyncio.to_thread(
+        call.services.jobs.list,
+        status=args.status,
+        type=args.type,
+        types=args.types,
+        page_size=args.pageSize,
+        pagination_token=args.paginationToken,
+        hide_results=args.hideResults,
+        author_id=args.authorId,
+    )
+    more = " More: pass nextPaginationToken." if result.get("nextPaginationToken") else ""
+    return text_result(f"{len(result['jobs'])} job(s).{more}", result)
+
+
+async def get_asset(call: ToolCall, args: GetAssetArguments) -> CallToolResult:
+    result = await asyncio.to_thread(call.services.assets.get, args.assetId, original_assets=args.originalAssets)
+    images = await previews_of(call.services, [args.assetId]) if args.includePreview else []
+    return text_result("", result, images=images)
+
+
+async def get_assets(call: ToolCall, args: GetAssetsArguments) -> CallToolResult:
+    filters: dict[str, Any] = args.model_dump(exclude_none=True, exclude={"originalAssets"})
+    result = await asyncio.to_thread(lambda: call.services.assets.list(**filters))
+    more = " More: pass nextPaginationToken." if result.get("nextPaginationToken") else ""
+    return text_result(f"{len(result['assets'])} asset(s).{more}", result)
+
+
+async def post_asset(call: ToolCall, args: PostAssetArguments) -> CallToolResult:
+    image, path = call.upload_image(args.image)
+    body: dict[str, Any] = {"name": args.name, "image": image, "hide": args.hide}
+    if args.parentId:
+        body["parentId"] = args.parentId
+    result = await asyncio.to_thread(call.services.assets.upload, body, author_id=call.author_id)
+    source = f" from {path}" if path else ""
+    return text_result(f"Stored asset {result['asset']['id']}{source}.", result)
+
+
+async def get_models(call: ToolCall, args: NoArguments) -> CallToolResult:
+    return text_result("", await asyncio.to_thread(call.services.models.list))
+
+
+async def get_model(call: ToolCall, args: GetModelArguments) -> CallToolResult:
+    return text_result("", await asyncio.to_thread(call.services.models.get, args.modelId))
+
+
+def _specs() -> list[ToolSpec[Any]]:
+    specs: list[ToolSpec[Any]] = [_generate(mode) for mode in Mode]
+    specs += [
+        ToolSpec("get-job-id", "Get a job (and wait for its images)", doc.GET_JOB, GetJobArguments, get_job, READ_ONLY),
+        ToolSpec(
+            "post-job-action-by-job-id",
+            "Cancel a job",
+            doc.JOB_ACTION,
+            JobActionArguments,
+            post_job_action,
+            ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False),
+        ),
+        ToolSpec("get-jobs", "List jobs", doc.GET_JOBS, GetJobsArguments, get_jobs, READ_ONLY),
+        ToolSpec("get-assets-by-asset-id", "Get an asset", doc.GET_ASSET, GetAssetArguments, get_asset, READ_ONLY),
+        ToolSpec("get-assets", "List assets", doc.GET_ASSETS, GetAssetsArguments, get_assets, READ_ONLY),
+        ToolSpec(
+            "post-asset",
+            "Upload an image",
+            doc.POST_ASSET,
+            PostAssetArguments,
+            post_asset,
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False),
+        ),
+        ToolSpec("get-models", "List models", doc.GET_MODELS, NoArguments, get_models, READ_ONLY),
+        ToolSpec("get-models-by-model-id", "Get a model", doc.GET_MODEL, GetModelArguments, get_model, READ_ONLY),
+    ]
+    return specs
+
+
+def build_tools() -> list[Tool]:
+    return [make_tool(spec) for spec in _specs()]

@@ -1,0 +1,62 @@
+"""Assets over HTTP: upload, get, listing filters, delete; data URL inputs become assets."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+
+from tests.service_helpers import assert_matches, data_url, open_png, picture, png, wait_for
+
+
+def test_upload_get_list_delete(client: httpx.Client) -> None:
+    raw = base64.b64encode(png(picture(48))).decode()
+    posted = client.post("/v1/assets", json={"name": "cat.png", "image": raw, "collectionIds": []})
+    assert posted.status_code == 200, posted.text
+    assert_matches("PostAssetResponse", posted.json())
+    asset = posted.json()["asset"]
+    assert asset["metadata"]["type"] == "uploaded" and asset["source"] == "uploaded"
+    assert asset["properties"]["width"] == 48
+    child = client.post("/v1/assets", json={"name": "c.png", "image": data_url(picture(32)),
+                                            "parentId": asset["id"]}).json()["asset"]
+    hidden = client.post("/v1/assets", json={"name": "h.png", "image": raw, "hide": True}).json()["asset"]
+
+    listed = client.get("/v1/assets", params={"parentAssetId": asset["id"]})
+    assert_matches("GetAssetsResponse", listed.json())
+    assert [a["id"] for a in listed.json()["assets"]] == [child["id"]]
+    everything = {a["id"] for a in client.get("/v1/assets", params={"pageSize": 100}).json()["assets"]}
+    assert hidden["id"] not in everything and asset["id"] in everything
+    assert client.get(f"/v1/assets/{hidden['id']}").status_code == 200  # hidden, not gone
+    assert client.get("/v1/assets", params={"type": "uploaded", "types": "uploaded"}).status_code == 400
+
+    assert client.request("DELETE", "/v1/assets", json={"assetIds": [child["id"]]}).json() == {}
+    assert client.get(f"/v1/assets/{child['id']}").status_code == 404
+    assert httpx.get(child["url"]).status_code == 404
+    assert client.request("DELETE", "/v1/assets", json={"assetIds": ["asset_nope"]}).status_code == 404
+    assert client.request("DELETE", "/v1/assets", json={"assetIds": []}).status_code == 400
+    assert client.post("/v1/assets", json={"image": raw}).status_code == 400
+
+
+def test_data_url_inputs_become_assets_with_parent_and_hide(client: httpx.Client) -> None:
+    parent = client.post("/v1/assets", json={"name": "p.png", "image": data_url(picture())}).json()["asset"]
+    body = {"modelId": "tiny-sd15", "prompt": "x", "numSamples": 1, "numInferenceSteps": 2, "width": 64,
+            "height": 64, "image": data_url(picture(seed=5)), "imageParentId": parent["id"], "imageHide": True}
+    response = client.post("/v1/generate/img2img", json=body)
+    assert response.status_code == 200, response.text
+    posted = response.json()
+    image_id = posted["inference"]["imageId"]
+    assert image_id.startswith("asset_")
+    assert open_png(httpx.get(posted["inference"]["image"]).content).size == (64, 64)
+    image = client.get(f"/v1/assets/{image_id}").json()["asset"]
+    assert image["metadata"]["parentId"] == parent["id"]
+    listed = {a["id"] for a in client.get("/v1/assets", params={"pageSize": 100}).json()["assets"]}
+    assert image_id not in listed  # imageHide
+    job = wait_for(client, posted["job"]["jobId"])
+    outputs = client.get("/v1/assets", params={"inferenceId": job["jobId"]}).json()["assets"]
+    assert [a["id"] for a in outputs] == job["metadata"]["assetIds"]
+    by_model = client.get("/v1/assets", params={"modelId": "tiny-sd15", "pageSize": 100}).json()["assets"]
+    assert set(job["metadata"]["assetIds"]) <= {a["id"] for a in by_model}
+    # The asset id is accepted as the image of a new request.
+    again = client.post("/v1/generate/img2img", json={**body, "image": job["metadata"]["assetIds"][0]})
+    assert again.status_code == 200 and again.json()["inference"]["imageId"] == job["metadata"]["assetIds"][0]
+    wait_for(client, again.json()["job"]["jobId"])

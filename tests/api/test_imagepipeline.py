@@ -1,0 +1,128 @@
+"""The imagepipeline-style API: submit, poll status, webhook delivery with retries, and refused private URLs."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from diffuserve.engine.engine import Engine
+from tests.service_helpers import RunningService, open_png, picture, png, run_service
+
+
+class Receiver:
+    """A local HTTP server: serves a PNG at /image.png and records webhook POSTs (the first one fails)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.attempts = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = png(picture(64))
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.attempts += 1
+                ok = receiver.attempts > 1  # the first delivery is refused, to exercise the retry
+                if ok:
+                    receiver.calls.append(payload)
+                self.send_response(200 if ok else 503)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture()
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture()
+def permissive(tmp_path: Path, engine: Engine) -> Iterator[RunningService]:
+    """A service allowed to reach private addresses (the receiver is on 127.0.0.1)."""
+    with run_service(tmp_path, engine, open_mode=True, fetch_allow_private=True, webhook_backoff_s=0.05) as s:
+        yield s
+
+
+def test_submit_poll_and_webhook(permissive: RunningService, receiver: Receiver) -> None:
+    body = {"model_id": "tiny-sd15", "prompt": "a lighthouse", "samples": 2, "num_inference_steps": 2,
+            "width": 64, "height": 64, "seed": -1, "init_image": f"{receiver.url}/image.png", "strength": 0.9,
+            "webhook": f"{receiver.url}/hook", "unknown_field": True}
+    with permissive.client() as c:
+        posted = c.post("/sd/text2image/v1", json=body)
+        assert posted.status_code == 200, posted.text
+        task = posted.json()
+        assert task["status"] == "PENDING" and task["id"]
+        deadline = time.monotonic() + 60
+        while (status := c.get(f"/sdxl/text2image/v1/status/{task['id']}").json())["status"] == "PENDING":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert status["status"] == "SUCCESS", status
+        assert len(status["download_urls"]) == 2
+        assert open_png(httpx.get(status["download_urls"][0]).content).size == (64, 64)
+        job = c.get(f"/v1/jobs/{task['id']}").json()["job"]
+        assert job["metadata"]["input"]["type"] == "img2img"
+    deadline = time.monotonic() + 10
+    while not receiver.calls:
+        assert time.monotonic() < deadline, "webhook never delivered"
+        time.sleep(0.05)
+    assert receiver.calls[0] == status
+    assert receiver.attempts == 2
+
+
+def test_ip_adapter_names_map_to_the_models_sets(permissive: RunningService, receiver: Receiver) -> None:
+    body = {"model_id": "sd", "prompt": "portrait", "num_inference_steps": 2, "width": 64, "height": 64,
+            "ip_adapter": "[ip-adapter-plus-face_sd15]", "ip_adapter_image": f"{receiver.url}/face.png",
+            "ip_adapter_scale": [0.6]}
+    with permissive.client() as c:
+        posted = c.post("/sd/text2image/v1", json=body)
+        assert posted.status_code in (200, 400), posted.text
+        if posted.status_code == 400:  # the model has no character adapter: a clear refusal naming the field
+            assert posted.json()["field"] == "ipAdapterType"
+            return
+        job = c.get(f"/v1/jobs/{posted.json()['id']}").json()["job"]
+        assert job["metadata"]["input"]["ipAdapterType"] == "character"
+        assert job["metadata"]["input"]["ipAdapterScales"] == [0.6]
+
+
+@pytest.mark.parametrize(
+    ("field", "url"),
+    [("init_image", "http://127.0.0.1:9/x.png"), ("init_image", "http://169.254.169.254/latest"),
+     ("init_image", "http://10.1.2.3/x.png"), ("init_image", "http://[::1]/x.png"),
+     ("init_image", "file:///etc/passwd"), ("webhook", "http://192.168.0.10/hook"),
+     ("ip_adapter_image", "http://localhost/face.png")],
+)
+def test_private_and_non_http_urls_are_refused(client: httpx.Client, field: str, url: str) -> None:
+    body: dict[str, Any] = {"model_id": "tiny-sd15", "prompt": "x", "num_inference_steps": 2, "width": 64,
+                            "height": 64, field: url}
+    if field == "ip_adapter_image":
+        body["ip_adapter"] = ["ip-adapter-plus_sd15"]
+    response = client.post("/sd/text2image/v1", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["reason"] == "url_not_allowed"
+    assert response.json()["field"] == field
+
+
+def test_unknown_task_is_404(client: httpx.Client) -> None:
+    assert client.get("/sd/text2image/v1/status/job_unknown").status_code == 404

@@ -1,0 +1,80 @@
+"""Durability: a server killed with SIGKILL, jobs running and queued, completes all of them after a restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from diffuserve.app import open_database
+from diffuserve.config import Settings
+from diffuserve.engine.registry import ModelSpec
+from diffuserve.service.keys import KeyService
+from diffuserve.storage.key_repository import KeyRepository
+from tests.service_helpers import free_port, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+QUICK = {"modelId": "tiny-sd15", "prompt": "after the crash", "numSamples": 1, "numInferenceSteps": 2,
+         "width": 64, "height": 64}
+SLOW = {**QUICK, "prompt": "during the crash", "numInferenceSteps": 20, "numSamples": 2}
+
+
+@contextmanager
+def serve(data_dir: Path, demo_root: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "DIFFUSERVE_DEMO_MODELS_DIR": str(demo_root), "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "diffuserve.cli_serve", "--data-dir", str(data_dir), "serve", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(30)
+
+
+def test_jobs_queued_or_running_at_a_kill_complete_after_restart(
+    tmp_path: Path, demo_root: Path, demo_specs: list[ModelSpec]
+) -> None:
+    db = open_database(Settings(data_dir=tmp_path))
+    key = KeyService(KeyRepository(db)).create()
+    db.close()
+    port = free_port()
+    auth = (key.key, key.secret)
+    with serve(tmp_path, demo_root, port) as process:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c:
+            slow = c.post("/v1/generate/txt2img", json=SLOW).json()["job"]["jobId"]
+            quick = [c.post("/v1/generate/txt2img", json={**QUICK, "seed": i}).json()["job"]["jobId"]
+                     for i in range(4)]
+            deadline = time.monotonic() + 60
+            while c.get(f"/v1/jobs/{slow}").json()["job"]["status"] not in ("in-progress", "success"):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    with serve(tmp_path, demo_root, port), httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30
+    ) as c:
+        jobs = [wait_for(c, job_id, timeout_s=240) for job_id in [slow, *quick]]
+    assert [j["status"] for j in jobs] == ["success"] * 5
+    history = [h["status"] for h in jobs[0]["statusHistory"]]
+    if "success" not in history[:-1]:  # it was still running at the kill: queued again, then re-run
+        assert history.count("queued") == 2, history

@@ -1,0 +1,22 @@
+"""Fixtures for the MCP tests: one app with /mcp for the session, and an API key for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from diffuserve.engine.engine import Engine
+from tests.mcp.helpers import McpService, basic, run_mcp_service
+
+
+@pytest.fixture(scope="session")
+def mcp_service(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[McpService]:
+    with run_mcp_service(tmp_path_factory.mktemp("mcp-service"), engine) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def mcp_headers(mcp_service: McpService) -> dict[str, str]:
+    key = mcp_service.services.keys.create()
+    return basic(key.key, key.secret)

@@ -1,0 +1,85 @@
+"""The database layer on a real SQLite file: WAL mode, job transitions, crash recovery, asset listing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from diffuserve.errors import NotFound
+from diffuserve.storage.asset_repository import AssetFilter, AssetRepository
+from diffuserve.storage.asset_store import AssetStore, NewAsset
+from diffuserve.storage.blobs import LocalBlobStore
+from diffuserve.storage.database import Database
+from diffuserve.storage.job_repository import MAX_RUNS, JobRepository
+from diffuserve.storage.records import JobStatus
+from tests.service_helpers import picture, png
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    database.create_tables()
+    return database
+
+
+def _job(jobs: JobRepository, n: int = 0) -> str:
+    record = jobs.insert(job_id=f"job_{n}", mode="txt2img", input={"modelId": "m", "prompt": "p"},
+                         author_id="a", owner_id="o", hide_results=False)
+    return record.id
+
+
+def test_sqlite_runs_in_wal_mode(db: Database) -> None:
+    with db.read() as s:
+        assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_transitions_are_recorded_and_guarded(db: Database) -> None:
+    jobs = JobRepository(db)
+    job_id = _job(jobs)
+    assert jobs.transition(job_id, JobStatus.IN_PROGRESS, expect=[JobStatus.QUEUED]) is not None
+    assert jobs.transition(job_id, JobStatus.IN_PROGRESS, progress=0.5) is not None
+    assert jobs.transition(job_id, JobStatus.CANCELED, expect=[JobStatus.QUEUED]) is None
+    done = jobs.transition(job_id, JobStatus.SUCCESS, progress=1.0, asset_ids=["asset_1"])
+    assert done is not None
+    assert [h.status for h in done.status_history] == [JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.SUCCESS]
+    assert done.asset_ids == ("asset_1",) and done.progress == 1.0
+    with pytest.raises(NotFound):
+        jobs.get("job_missing")
+
+
+def test_fifo_and_crash_recovery_requeues_then_gives_up(db: Database) -> None:
+    jobs = JobRepository(db)
+    first, second = _job(jobs, 1), _job(jobs, 2)
+    queued = jobs.next_queued()
+    assert queued is not None and queued.id == first
+    for run in range(MAX_RUNS):
+        jobs.transition(first, JobStatus.IN_PROGRESS, expect=[JobStatus.QUEUED])
+        requeued = jobs.requeue_interrupted()
+        if run < MAX_RUNS - 1:
+            assert requeued == [first] and jobs.get(first).status == JobStatus.QUEUED
+    failed = jobs.get(first)
+    assert failed.status == JobStatus.FAILURE and failed.error and "runs" in failed.error
+    assert jobs.get(second).status == JobStatus.QUEUED
+
+
+def test_asset_listing_leaves_out_hidden_and_deleted(db: Database, tmp_path: Path) -> None:
+    store = AssetStore(AssetRepository(db), LocalBlobStore(tmp_path / "blobs"))
+    parent = store.create(png(picture()), NewAsset("p.png", "uploaded", "uploaded", "a", "o"))
+    child = store.create(png(picture()), NewAsset("c.png", "uploaded", "uploaded", "a", "o", parent_id=parent.id))
+    store.create(png(picture()), NewAsset("h.png", "uploaded", "uploaded", "a", "o", hidden=True))
+    assert child.root_parent_id == parent.id
+    listed = store.repository.page(AssetFilter(), page_size=10)
+    assert {a.id for a in listed.items} == {parent.id, child.id}
+    by_parent = store.repository.page(AssetFilter(parent_asset_id=parent.id), page_size=10)
+    assert [a.id for a in by_parent.items] == [child.id]
+    page = store.repository.page(AssetFilter(), page_size=1)
+    assert len(page.items) == 1 and page.next_token
+    rest = store.repository.page(AssetFilter(), page_size=1, pagination_token=page.next_token)
+    assert {page.items[0].id, rest.items[0].id} == {parent.id, child.id}
+    store.delete([child.id])
+    with pytest.raises(NotFound):
+        store.get(child.id)
+    with pytest.raises(NotFound):
+        store.delete([child.id])

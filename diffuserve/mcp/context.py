@@ -104,7 +104,8 @@ class Progress:
         if done and self.last >= 100.0:
             return
         value = 100.0 if done else min(99.0, 99.0 * max(0.0, progress))
-        value = max(value, self.last + 0.01)  # a status change at the same progress still moves forward
+        # A status change at the same progress still moves forward.
+        value = round(max(value, self.last + 0.01), 3)
         self.last = value
         try:
             await self.ctx.report_progress(value, 100.0, f"{status} {round(100 * progress)}%")

@@ -322,10 +322,14 @@ class GetAssetsArguments(ToolArguments):
     types: str | None = Field(default=None, description="Comma-separated asset types; cannot be combined with `type`.")
     sortBy: str = Field(
         default="createdAt",
-        description="Sort key.",
+        description="Which date to sort by: creation or last update.",
         json_schema_extra={"enum": ["createdAt", "updatedAt"]},
     )
-    sortDirection: str = Field(default="desc", description="Sort order.", json_schema_extra={"enum": ["asc", "desc"]})
+    sortDirection: str = Field(
+        default="desc",
+        description="desc = newest first, asc = oldest first.",
+        json_schema_extra={"enum": ["asc", "desc"]},
+    )
     pageSize: int = Field(default=50, description="Assets per page.", json_schema_extra=_bounds(1, 100))
     paginationToken: str | None = Field(
         default=None, description="nextPaginationToken of the previous page, to read the next one."

@@ -68,7 +68,8 @@ class InferenceService:
         if mode.capability not in model.capabilities:
             raise InvalidRequest(
                 f"model {model.id!r} cannot run {mode.capability}; its capabilities are {list(model.capabilities)}",
-                field="modelId", reason="unsupported_capability",
+                field="modelId",
+                reason="unsupported_capability",
             )
         resolved = self.engine.validate(build_request(mode, parsed.fields, images))
         cost = creative_units(resolved)

@@ -17,8 +17,9 @@ def test_upload_get_list_delete(client: httpx.Client) -> None:
     asset = posted.json()["asset"]
     assert asset["metadata"]["type"] == "uploaded" and asset["source"] == "uploaded"
     assert asset["properties"]["width"] == 48
-    child = client.post("/v1/assets", json={"name": "c.png", "image": data_url(picture(32)),
-                                            "parentId": asset["id"]}).json()["asset"]
+    child = client.post(
+        "/v1/assets", json={"name": "c.png", "image": data_url(picture(32)), "parentId": asset["id"]}
+    ).json()["asset"]
     hidden = client.post("/v1/assets", json={"name": "h.png", "image": raw, "hide": True}).json()["asset"]
 
     listed = client.get("/v1/assets", params={"parentAssetId": asset["id"]})
@@ -39,8 +40,17 @@ def test_upload_get_list_delete(client: httpx.Client) -> None:
 
 def test_data_url_inputs_become_assets_with_parent_and_hide(client: httpx.Client) -> None:
     parent = client.post("/v1/assets", json={"name": "p.png", "image": data_url(picture())}).json()["asset"]
-    body = {"modelId": "tiny-sd15", "prompt": "x", "numSamples": 1, "numInferenceSteps": 2, "width": 64,
-            "height": 64, "image": data_url(picture(seed=5)), "imageParentId": parent["id"], "imageHide": True}
+    body = {
+        "modelId": "tiny-sd15",
+        "prompt": "x",
+        "numSamples": 1,
+        "numInferenceSteps": 2,
+        "width": 64,
+        "height": 64,
+        "image": data_url(picture(seed=5)),
+        "imageParentId": parent["id"],
+        "imageHide": True,
+    }
     response = client.post("/v1/generate/img2img", json=body)
     assert response.status_code == 200, response.text
     posted = response.json()

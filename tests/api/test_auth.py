@@ -30,8 +30,12 @@ from tests.service_helpers import RunningService, run_service
 )
 def test_missing_or_wrong_credentials_get_401(service: RunningService, headers: dict[str, str]) -> None:
     with service.client(headers=headers) as c:
-        for method, path in [("GET", "/v1/models"), ("GET", "/v1/jobs"), ("POST", "/v1/generate/txt2img"),
-                             ("GET", "/sd/text2image/v1/status/job_x")]:
+        for method, path in [
+            ("GET", "/v1/models"),
+            ("GET", "/v1/jobs"),
+            ("POST", "/v1/generate/txt2img"),
+            ("GET", "/sd/text2image/v1/status/job_x"),
+        ]:
             response = c.request(method, path, json={} if method == "POST" else None)
             assert response.status_code == 401, (path, response.text)
             assert response.json()["reason"] in ("missing_credentials", "invalid_credentials")
@@ -66,8 +70,20 @@ def test_signed_urls_need_no_credentials_but_a_valid_signature(
 
 def test_keys_create_prints_a_working_key_stored_hashed(tmp_path: Path, engine: Engine) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "diffuserve.cli_serve", "--data-dir", str(tmp_path), "keys", "create", "--json"],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+        [
+            sys.executable,
+            "-m",
+            "diffuserve.cli_serve",
+            "--data-dir",
+            str(tmp_path),
+            "keys",
+            "create",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     key = json.loads(out.stdout)
     assert key["key"].startswith("api_") and len(key["secret"]) >= 32
@@ -76,7 +92,9 @@ def test_keys_create_prints_a_working_key_stored_hashed(tmp_path: Path, engine: 
         assert c.get("/v1/models").status_code == 200
 
 
-def test_open_mode_serves_loopback_without_keys_and_refuses_other_hosts(tmp_path: Path, engine: Engine) -> None:
+def test_open_mode_serves_loopback_without_keys_and_refuses_other_hosts(
+    tmp_path: Path, engine: Engine
+) -> None:
     with pytest.raises(ValueError, match="loopback"):
         check_settings(Settings(data_dir=tmp_path, host="0.0.0.0", open_mode=True))
     with run_service(tmp_path, engine, open_mode=True) as running, running.client() as c:

@@ -21,8 +21,13 @@ RESPONSE_DEFINITION = {
 
 def body_for(mode: str, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "modelId": "tiny-sd15", "prompt": "a red fox", "numSamples": 2, "numInferenceSteps": 2,
-        "width": 64, "height": 64, "seed": "1234",
+        "modelId": "tiny-sd15",
+        "prompt": "a red fox",
+        "numSamples": 2,
+        "numInferenceSteps": 2,
+        "width": 64,
+        "height": 64,
+        "seed": "1234",
     }
     if mode.startswith(("img2img", "inpaint")):
         body["image"] = data_url(picture())
@@ -77,8 +82,14 @@ def test_each_mode_runs_to_success_and_its_assets_are_fetchable(client: httpx.Cl
 
 
 def test_sdxl_model_runs_at_its_minimum_size(client: httpx.Client) -> None:
-    body = {"modelId": "tiny-sdxl", "prompt": "a castle", "numSamples": 1, "numInferenceSteps": 1,
-            "width": 512, "height": 512}
+    body = {
+        "modelId": "tiny-sdxl",
+        "prompt": "a castle",
+        "numSamples": 1,
+        "numInferenceSteps": 1,
+        "width": 512,
+        "height": 512,
+    }
     posted = client.post("/v1/generate/txt2img", json=body).json()
     job = wait_for(client, posted["job"]["jobId"])
     assert job["status"] == "success", job

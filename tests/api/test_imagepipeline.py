@@ -66,9 +66,19 @@ def permissive(tmp_path: Path, engine: Engine) -> Iterator[RunningService]:
 
 
 def test_submit_poll_and_webhook(permissive: RunningService, receiver: Receiver) -> None:
-    body = {"model_id": "tiny-sd15", "prompt": "a lighthouse", "samples": 2, "num_inference_steps": 2,
-            "width": 64, "height": 64, "seed": -1, "init_image": f"{receiver.url}/image.png", "strength": 0.9,
-            "webhook": f"{receiver.url}/hook", "unknown_field": True}
+    body = {
+        "model_id": "tiny-sd15",
+        "prompt": "a lighthouse",
+        "samples": 2,
+        "num_inference_steps": 2,
+        "width": 64,
+        "height": 64,
+        "seed": -1,
+        "init_image": f"{receiver.url}/image.png",
+        "strength": 0.9,
+        "webhook": f"{receiver.url}/hook",
+        "unknown_field": True,
+    }
     with permissive.client() as c:
         posted = c.post("/sd/text2image/v1", json=body)
         assert posted.status_code == 200, posted.text
@@ -92,9 +102,16 @@ def test_submit_poll_and_webhook(permissive: RunningService, receiver: Receiver)
 
 
 def test_ip_adapter_names_map_to_the_models_sets(permissive: RunningService, receiver: Receiver) -> None:
-    body = {"model_id": "sd", "prompt": "portrait", "num_inference_steps": 2, "width": 64, "height": 64,
-            "ip_adapter": "[ip-adapter-plus-face_sd15]", "ip_adapter_image": f"{receiver.url}/face.png",
-            "ip_adapter_scale": [0.6]}
+    body = {
+        "model_id": "sd",
+        "prompt": "portrait",
+        "num_inference_steps": 2,
+        "width": 64,
+        "height": 64,
+        "ip_adapter": "[ip-adapter-plus-face_sd15]",
+        "ip_adapter_image": f"{receiver.url}/face.png",
+        "ip_adapter_scale": [0.6],
+    }
     with permissive.client() as c:
         posted = c.post("/sd/text2image/v1", json=body)
         assert posted.status_code in (200, 400), posted.text
@@ -108,14 +125,25 @@ def test_ip_adapter_names_map_to_the_models_sets(permissive: RunningService, rec
 
 @pytest.mark.parametrize(
     ("field", "url"),
-    [("init_image", "http://127.0.0.1:9/x.png"), ("init_image", "http://169.254.169.254/latest"),
-     ("init_image", "http://10.1.2.3/x.png"), ("init_image", "http://[::1]/x.png"),
-     ("init_image", "file:///etc/passwd"), ("webhook", "http://192.168.0.10/hook"),
-     ("ip_adapter_image", "http://localhost/face.png")],
+    [
+        ("init_image", "http://127.0.0.1:9/x.png"),
+        ("init_image", "http://169.254.169.254/latest"),
+        ("init_image", "http://10.1.2.3/x.png"),
+        ("init_image", "http://[::1]/x.png"),
+        ("init_image", "file:///etc/passwd"),
+        ("webhook", "http://192.168.0.10/hook"),
+        ("ip_adapter_image", "http://localhost/face.png"),
+    ],
 )
 def test_private_and_non_http_urls_are_refused(client: httpx.Client, field: str, url: str) -> None:
-    body: dict[str, Any] = {"model_id": "tiny-sd15", "prompt": "x", "num_inference_steps": 2, "width": 64,
-                            "height": 64, field: url}
+    body: dict[str, Any] = {
+        "model_id": "tiny-sd15",
+        "prompt": "x",
+        "num_inference_steps": 2,
+        "width": 64,
+        "height": 64,
+        field: url,
+    }
     if field == "ip_adapter_image":
         body["ip_adapter"] = ["ip-adapter-plus_sd15"]
     response = client.post("/sd/text2image/v1", json=body)

@@ -22,8 +22,11 @@ BROKEN: list[tuple[str, dict[str, Any], str]] = [
     ("img2img", {"image": "not-a-data-url"}, "image"),
     ("img2img", {"image": "data:image/png;base64,AAAA"}, "image"),  # not an image
     # rule 3: ipAdapterImageId cannot be set together with ipAdapterImage; one image is required
-    ("txt2img-ip-adapter", {"ipAdapterImages": None, "ipAdapterImage": data_url(picture()),
-                            "ipAdapterImageId": "asset_x"}, "ipAdapterImageId"),
+    (
+        "txt2img-ip-adapter",
+        {"ipAdapterImages": None, "ipAdapterImage": data_url(picture()), "ipAdapterImageId": "asset_x"},
+        "ipAdapterImageId",
+    ),
     ("txt2img-ip-adapter", {"ipAdapterImages": None}, "ipAdapterImages"),
     # rule 4: scales in [0, 1], not more scales than images
     ("txt2img-ip-adapter", {"ipAdapterScales": [0.5, 0.5]}, "ipAdapterScales"),
@@ -77,9 +80,12 @@ def test_broken_rule_is_answered_400_naming_the_field(
 
 @pytest.mark.parametrize(
     ("mode", "changes"),
-    [("txt2img", {"modelId": "no-such-model"}), ("img2img", {"image": BOGUS_ASSET}),
-     ("inpaint", {"mask": None, "maskId": BOGUS_ASSET}),
-     ("txt2img-ip-adapter", {"ipAdapterImages": None, "ipAdapterImageIds": [BOGUS_ASSET]})],
+    [
+        ("txt2img", {"modelId": "no-such-model"}),
+        ("img2img", {"image": BOGUS_ASSET}),
+        ("inpaint", {"mask": None, "maskId": BOGUS_ASSET}),
+        ("txt2img-ip-adapter", {"ipAdapterImages": None, "ipAdapterImageIds": [BOGUS_ASSET]}),
+    ],
 )
 def test_unknown_ids_are_404(client: httpx.Client, mode: str, changes: dict[str, Any]) -> None:
     body = {**body_for(mode), **changes}
@@ -90,7 +96,9 @@ def test_unknown_ids_are_404(client: httpx.Client, mode: str, changes: dict[str,
 
 
 def test_malformed_json_and_non_object_bodies_are_400(client: httpx.Client) -> None:
-    bad = client.post("/v1/generate/txt2img", content=b"{not json", headers={"content-type": "application/json"})
+    bad = client.post(
+        "/v1/generate/txt2img", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert bad.status_code == 400 and bad.json()["reason"] == "invalid_request"
     listed = client.post("/v1/generate/txt2img", json=[1, 2])
     assert listed.status_code == 400 and "message" in listed.json()
@@ -98,8 +106,14 @@ def test_malformed_json_and_non_object_bodies_are_400(client: httpx.Client) -> N
 
 
 def test_precedence_image_over_imageid_mask_over_maskid_images_over_ids(client: httpx.Client) -> None:
-    body = body_for("inpaint-ip-adapter", numSamples=1, imageId=BOGUS_ASSET, maskId=BOGUS_ASSET,
-                    ipAdapterImageIds=[BOGUS_ASSET], ipAdapterImageId=BOGUS_ASSET)
+    body = body_for(
+        "inpaint-ip-adapter",
+        numSamples=1,
+        imageId=BOGUS_ASSET,
+        maskId=BOGUS_ASSET,
+        ipAdapterImageIds=[BOGUS_ASSET],
+        ipAdapterImageId=BOGUS_ASSET,
+    )
     response = client.post("/v1/generate/inpaint-ip-adapter", json=body)
     assert response.status_code == 200, response.text
     inference = response.json()["inference"]
@@ -109,9 +123,16 @@ def test_precedence_image_over_imageid_mask_over_maskid_images_over_ids(client: 
 
 
 def test_seed_as_number_extra_fields_ignored_and_scale_broadcast(client: httpx.Client) -> None:
-    body = body_for("txt2img-ip-adapter", numSamples=1, seed=77, somethingNew={"x": 1}, aspectRatio="16:9",
-                    ipAdapterImages=[data_url(picture(seed=1)), data_url(picture(seed=2))],
-                    ipAdapterScales=None, ipAdapterScale=0.4)
+    body = body_for(
+        "txt2img-ip-adapter",
+        numSamples=1,
+        seed=77,
+        somethingNew={"x": 1},
+        aspectRatio="16:9",
+        ipAdapterImages=[data_url(picture(seed=1)), data_url(picture(seed=2))],
+        ipAdapterScales=None,
+        ipAdapterScale=0.4,
+    )
     body = {k: v for k, v in body.items() if v is not None}
     response = client.post("/v1/generate/txt2img-ip-adapter", json=body)
     assert response.status_code == 200, response.text
@@ -135,4 +156,7 @@ def test_dry_run_answers_269_with_the_cost_and_creates_nothing(client: httpx.Cli
     real = client.post("/v1/generate/img2img", params={"dryRun": "false"}, json=body).json()
     assert real["creativeUnitsCost"] == 3
     # Broken requests fail in a dry run too.
-    assert client.post("/v1/generate/img2img", params={"dryRun": "1"}, json={**body, "width": 3}).status_code == 400
+    assert (
+        client.post("/v1/generate/img2img", params={"dryRun": "1"}, json={**body, "width": 3}).status_code
+        == 400
+    )

@@ -21,8 +21,14 @@ from diffuserve.storage.key_repository import KeyRepository
 from tests.service_helpers import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
-QUICK = {"modelId": "tiny-sd15", "prompt": "after the crash", "numSamples": 1, "numInferenceSteps": 2,
-         "width": 64, "height": 64}
+QUICK = {
+    "modelId": "tiny-sd15",
+    "prompt": "after the crash",
+    "numSamples": 1,
+    "numInferenceSteps": 2,
+    "width": 64,
+    "height": 64,
+}
 SLOW = {**QUICK, "prompt": "during the crash", "numInferenceSteps": 20, "numSamples": 2}
 
 
@@ -30,8 +36,20 @@ SLOW = {**QUICK, "prompt": "during the crash", "numInferenceSteps": 20, "numSamp
 def serve(data_dir: Path, demo_root: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, "DIFFUSERVE_DEMO_MODELS_DIR": str(demo_root), "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "diffuserve.cli_serve", "--data-dir", str(data_dir), "serve", "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "diffuserve.cli_serve",
+            "--data-dir",
+            str(data_dir),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 120
@@ -62,17 +80,20 @@ def test_jobs_queued_or_running_at_a_kill_complete_after_restart(
     with serve(tmp_path, demo_root, port) as process:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c:
             slow = c.post("/v1/generate/txt2img", json=SLOW).json()["job"]["jobId"]
-            quick = [c.post("/v1/generate/txt2img", json={**QUICK, "seed": i}).json()["job"]["jobId"]
-                     for i in range(4)]
+            quick = [
+                c.post("/v1/generate/txt2img", json={**QUICK, "seed": i}).json()["job"]["jobId"]
+                for i in range(4)
+            ]
             deadline = time.monotonic() + 60
             while c.get(f"/v1/jobs/{slow}").json()["job"]["status"] not in ("in-progress", "success"):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
         process.wait(30)
-    with serve(tmp_path, demo_root, port), httpx.Client(
-        base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30
-    ) as c:
+    with (
+        serve(tmp_path, demo_root, port),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c,
+    ):
         jobs = [wait_for(c, job_id, timeout_s=240) for job_id in [slow, *quick]]
     assert [j["status"] for j in jobs] == ["success"] * 5
     history = [h["status"] for h in jobs[0]["statusHistory"]]

@@ -40,10 +40,10 @@ class McpService:
 
 
 @contextmanager
-def run_mcp_service(data_dir: Path, engine: Engine) -> Iterator[McpService]:
+def run_mcp_service(data_dir: Path, engine: Engine, **overrides: Any) -> Iterator[McpService]:
     """The real app, /mcp mounted, under uvicorn on 127.0.0.1 in a thread, sharing the session's engine."""
     port = free_port()
-    settings = Settings(data_dir=data_dir, port=port, demo_models=False, shutdown_timeout_s=5)
+    settings = Settings(data_dir=data_dir, port=port, demo_models=False, shutdown_timeout_s=5, **overrides)
     app = create_app(settings, engine=engine)
     mount_mcp(app, settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -9,6 +9,7 @@ import anyio
 import httpx
 import pytest
 
+from diffuserve.engine.engine import Engine
 from tests.mcp.helpers import (
     McpService,
     ProgressLog,
@@ -17,6 +18,7 @@ from tests.mcp.helpers import (
     http_session,
     payload,
     previews,
+    run_mcp_service,
     text_of,
 )
 from tests.service_helpers import data_url, mask, picture
@@ -60,6 +62,7 @@ def test_each_generate_tool_waits_and_returns_previews_urls_and_progress(
     body = payload(result)
     assert body["job"]["status"] == "success"
     assert body["job"]["metadata"]["input"]["type"] == mode.replace("-", "_")
+    assert body["job"]["authorId"].startswith("api_")  # the API key that called
     assert body["creativeUnitsCost"] > 0
     assert [i["assetId"] for i in body["images"]] == body["job"]["metadata"]["assetIds"]
     assert_preview_images(result, 2)
@@ -154,9 +157,7 @@ def test_dry_run_prices_the_request_and_creates_nothing(mcp_service: McpService,
     assert mcp_service.services.jobs.list(page_size=200)["jobs"] == before
 
 
-def test_upload_then_read_list_and_look_at_the_asset(
-    mcp_service: McpService, mcp_headers: dict[str, str]
-) -> None:
+def test_upload_then_read_list_and_look_at_the_asset(mcp_service: McpService, mcp_headers: dict[str, str]) -> None:
     async def run() -> tuple[Any, Any, Any]:
         async with http_session(mcp_service.url, mcp_headers) as client:
             stored = await client.call_tool("post-asset", {"name": "sketch.png", "image": data_url(picture(96))})
@@ -220,3 +221,9 @@ def test_local_file_paths_are_never_read_over_http(
     picture().save(existing)
     result = call(mcp_service, mcp_headers, "post-img2img-inferences", {**TINY, "image": str(existing)})
     assert result.is_error and text_of(result).startswith("local_path_not_allowed: ")
+
+
+def test_open_mode_serves_loopback_clients_without_a_key(tmp_path: Path, engine: Engine) -> None:
+    with run_mcp_service(tmp_path, engine, open_mode=True) as open_service:
+        result = call(open_service, {}, "get-models-by-model-id", {"modelId": "tiny-sd15"})
+    assert not result.is_error and payload(result)["model"]["id"] == "tiny-sd15"

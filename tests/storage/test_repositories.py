@@ -25,8 +25,14 @@ def db(tmp_path: Path) -> Database:
 
 
 def _job(jobs: JobRepository, n: int = 0) -> str:
-    record = jobs.insert(job_id=f"job_{n}", mode="txt2img", input={"modelId": "m", "prompt": "p"},
-                         author_id="a", owner_id="o", hide_results=False)
+    record = jobs.insert(
+        job_id=f"job_{n}",
+        mode="txt2img",
+        input={"modelId": "m", "prompt": "p"},
+        author_id="a",
+        owner_id="o",
+        hide_results=False,
+    )
     return record.id
 
 
@@ -43,7 +49,11 @@ def test_transitions_are_recorded_and_guarded(db: Database) -> None:
     assert jobs.transition(job_id, JobStatus.CANCELED, expect=[JobStatus.QUEUED]) is None
     done = jobs.transition(job_id, JobStatus.SUCCESS, progress=1.0, asset_ids=["asset_1"])
     assert done is not None
-    assert [h.status for h in done.status_history] == [JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.SUCCESS]
+    assert [h.status for h in done.status_history] == [
+        JobStatus.QUEUED,
+        JobStatus.IN_PROGRESS,
+        JobStatus.SUCCESS,
+    ]
     assert done.asset_ids == ("asset_1",) and done.progress == 1.0
     with pytest.raises(NotFound):
         jobs.get("job_missing")
@@ -67,7 +77,9 @@ def test_fifo_and_crash_recovery_requeues_then_gives_up(db: Database) -> None:
 def test_asset_listing_leaves_out_hidden_and_deleted(db: Database, tmp_path: Path) -> None:
     store = AssetStore(AssetRepository(db), LocalBlobStore(tmp_path / "blobs"))
     parent = store.create(png(picture()), NewAsset("p.png", "uploaded", "uploaded", "a", "o"))
-    child = store.create(png(picture()), NewAsset("c.png", "uploaded", "uploaded", "a", "o", parent_id=parent.id))
+    child = store.create(
+        png(picture()), NewAsset("c.png", "uploaded", "uploaded", "a", "o", parent_id=parent.id)
+    )
     store.create(png(picture()), NewAsset("h.png", "uploaded", "uploaded", "a", "o", hidden=True))
     assert child.root_parent_id == parent.id
     listed = store.repository.page(AssetFilter(), page_size=10)

@@ -46,10 +46,18 @@ def _engine_runner(root: Path, mode: str, size: int, steps: int) -> Any:
     engine = Engine(registry, Settings(data_dir=root))
     m, data = Mode(mode), _inputs(size)
     request = GenerationRequest(
-        mode=m, model_id="tiny-sd15", prompt="a lighthouse at dusk", num_inference_steps=steps, width=size,
-        height=size, seed=1, strength=1.0 if m.uses_image else None,
-        image=data["image"] if m.uses_image else None, mask=data["mask"] if m.uses_mask else None,
-        ip_adapter_images=(data["reference"],) if m.uses_ip_adapter else (), ip_adapter_scales=(0.6,),
+        mode=m,
+        model_id="tiny-sd15",
+        prompt="a lighthouse at dusk",
+        num_inference_steps=steps,
+        width=size,
+        height=size,
+        seed=1,
+        strength=1.0 if m.uses_image else None,
+        image=data["image"] if m.uses_image else None,
+        mask=data["mask"] if m.uses_mask else None,
+        ip_adapter_images=(data["reference"],) if m.uses_ip_adapter else (),
+        ip_adapter_scales=(0.6,),
         disable_merging=True,
     )
     return lambda: engine.generate(request)
@@ -86,8 +94,13 @@ def _bare_runner(root: Path, mode: str, size: int, steps: int) -> Any:
         kwargs["mask_image"] = data["mask"]
     if mode.endswith("ip-adapter"):
         ip = spec.ip_adapters[next(iter(spec.ip_adapters))]
-        pipe.load_ip_adapter(str(Path(ip.weights).parent), subfolder="", weight_name=Path(ip.weights).name,
-                             image_encoder_folder=ip.image_encoder, local_files_only=True)
+        pipe.load_ip_adapter(
+            str(Path(ip.weights).parent),
+            subfolder="",
+            weight_name=Path(ip.weights).name,
+            image_encoder_folder=ip.image_encoder,
+            local_files_only=True,
+        )
         pipe.set_ip_adapter_scale(0.6)
         kwargs["ip_adapter_image"] = data["reference"]
 
@@ -134,21 +147,42 @@ def main() -> None:
         child(args)
         return
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="diffuserve-bench-")
-    print(f"tiny-sd15, {args.size}x{args.size}, {args.steps} steps, median of {args.repeats}; "
-          "memory: peak RSS (CPU) or peak CUDA allocation")
+    print(
+        f"tiny-sd15, {args.size}x{args.size}, {args.steps} steps, median of {args.repeats}; "
+        "memory: peak RSS (CPU) or peak CUDA allocation"
+    )
     print(f"{'mode':<20} {'engine s':>9} {'bare s':>8} {'ratio':>6} {'engine MB':>10} {'bare MB':>8} {'ratio':>6}")
     for mode in args.modes:
         row = {}
         for impl in ("engine", "bare"):
             out = subprocess.run(
-                [sys.executable, __file__, "--child", "--impl", impl, "--mode", mode, "--steps", str(args.steps),
-                 "--repeats", str(args.repeats), "--size", str(args.size), "--data-dir", data_dir],
-                capture_output=True, text=True, check=True,
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    "--impl",
+                    impl,
+                    "--mode",
+                    mode,
+                    "--steps",
+                    str(args.steps),
+                    "--repeats",
+                    str(args.repeats),
+                    "--size",
+                    str(args.size),
+                    "--data-dir",
+                    data_dir,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             row[impl] = json.loads(out.stdout.strip().splitlines()[-1])
         e, b = row["engine"], row["bare"]
-        print(f"{mode:<20} {e['seconds']:>9.3f} {b['seconds']:>8.3f} {e['seconds'] / b['seconds']:>6.2f} "
-              f"{e['peak_mb']:>10.0f} {b['peak_mb']:>8.0f} {e['peak_mb'] / b['peak_mb']:>6.2f}")
+        print(
+            f"{mode:<20} {e['seconds']:>9.3f} {b['seconds']:>8.3f} {e['seconds'] / b['seconds']:>6.2f} "
+            f"{e['peak_mb']:>10.0f} {b['peak_mb']:>8.0f} {e['peak_mb'] / b['peak_mb']:>6.2f}"
+        )
 
 
 if __name__ == "__main__":

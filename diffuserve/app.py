@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,12 +18,13 @@ from diffuserve.engine.engine import Engine
 from diffuserve.engine.registry import Registry
 from diffuserve.jobs.local_queue import InProcessQueue
 from diffuserve.jobs.runner import JobRunner
+from diffuserve.mcp.http import mount_mcp
 from diffuserve.service.assets import AssetService
 from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.imagepipeline import ImagePipelineService
 from diffuserve.service.inference import InferenceService
 from diffuserve.service.jobs import JobService
-from diffuserve.service.keys import KeyService
+from diffuserve.service.keys import KeyService, is_loopback
 from diffuserve.service.models import ModelService
 from diffuserve.service.services import Services
 from diffuserve.service.signing import UrlSigner, load_or_create_secret
@@ -39,18 +39,9 @@ from diffuserve.storage.key_repository import KeyRepository
 logger = logging.getLogger(__name__)
 
 
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_settings(settings: Settings) -> None:
     """Open mode (no API keys) is refused unless the server listens on a loopback address."""
-    if settings.open_mode and not is_loopback_host(settings.host):
+    if settings.open_mode and not is_loopback(settings.host):
         raise ValueError(
             f"open_mode serves without API keys and is only allowed on a loopback host, not {settings.host!r}"
         )
@@ -116,9 +107,7 @@ def build_container(settings: Settings, *, engine: Engine | None = None) -> Cont
         assets=AssetService(assets=assets, signer=signer),
         models=ModelService(registry),
         keys=KeyService(KeyRepository(db)),
-        imagepipeline=ImagePipelineService(
-            inference=inference, jobs=jobs, registry=registry, http=http, signer=signer
-        ),
+        imagepipeline=ImagePipelineService(inference=inference, jobs=jobs, registry=registry, http=http, signer=signer),
         signer=signer,
         open_mode=settings.open_mode,
     )
@@ -133,9 +122,7 @@ def build_container(settings: Settings, *, engine: Engine | None = None) -> Cont
     webhooks.start()
     queue.start()
     logger.info("service started data_dir=%s models=%d", settings.data_dir, len(registry.list()))
-    return Container(
-        settings=settings, db=db, queue=queue, webhooks=webhooks, services=services, engine=engine
-    )
+    return Container(settings=settings, db=db, queue=queue, webhooks=webhooks, services=services, engine=engine)
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -161,4 +148,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (routes_generate, routes_jobs, routes_assets, routes_models, routes_imagepipeline):
         app.include_router(module.router)
+    mount_mcp(app, settings)
     return app

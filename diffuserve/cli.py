@@ -6,17 +6,19 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from diffuserve.cli_serve import add_serve_commands
 from diffuserve.config import Settings
 from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
 from diffuserve.engine.schedulers import SCHEDULER_NAMES
 from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.errors import DiffuserveError
+from diffuserve.mcp.cli import add_mcp_command
 
 EXIT_USAGE = 2
 
@@ -130,9 +132,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
-    sources = [
-        (k, v) for k, v in (("folder", args.folder), ("single_file", args.file), ("hub", args.hub)) if v
-    ]
+    sources = [(k, v) for k, v in (("folder", args.folder), ("single_file", args.file), ("hub", args.hub)) if v]
     if len(sources) != 1:
         raise CliError("models add needs exactly one of --folder, --file, --hub")
     kind, path = sources[0]
@@ -229,27 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_generate(sub)
     _add_models(sub)
-    for plugin in _plugins():
-        plugin(sub)
+    add_serve_commands(sub)
+    add_mcp_command(sub)
     return parser
-
-
-def _plugins() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    """Subcommands of the service and MCP front ends, which import the heavier web stack."""
-    found: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
-    try:
-        from diffuserve.cli_serve import add_serve_commands
-
-        found.append(add_serve_commands)
-    except ImportError:
-        pass
-    try:
-        from diffuserve.mcp.cli import add_mcp_command
-
-        found.append(add_mcp_command)
-    except ImportError:
-        pass
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,9 +17,7 @@ router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
 
 @router.post("", openapi_extra=body_schema(AssetCreate))
-def post_asset(
-    body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep
-) -> dict[str, Any]:
+def post_asset(body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep) -> dict[str, Any]:
     return services.assets.upload(body, author_id=author)
 
 
@@ -56,9 +54,7 @@ def list_assets(
 
 
 @router.delete("", openapi_extra=body_schema(AssetsDelete))
-def delete_assets(
-    body: Annotated[dict[str, Any], Body()], services: ServicesDep, _author: AuthorDep
-) -> dict[str, Any]:
+def delete_assets(body: Annotated[dict[str, Any], Body()], services: ServicesDep, _author: AuthorDep) -> dict[str, Any]:
     return services.assets.delete(body.get("assetIds"))  # type: ignore[arg-type]
 
 

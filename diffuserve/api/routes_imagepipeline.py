@@ -13,16 +13,12 @@ router = APIRouter(tags=["imagepipeline"])
 
 
 @router.post("/sd/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
-def post_sd(
-    body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep
-) -> dict[str, Any]:
+def post_sd(body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep) -> dict[str, Any]:
     return services.imagepipeline.submit("sd15", body, author_id=author)
 
 
 @router.post("/sdxl/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
-def post_sdxl(
-    body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep
-) -> dict[str, Any]:
+def post_sdxl(body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep) -> dict[str, Any]:
     return services.imagepipeline.submit("sdxl", body, author_id=author)
 
 

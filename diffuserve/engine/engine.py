@@ -55,9 +55,7 @@ class _StepTracker:
         self.previews = previews
         self.batch = 0
 
-    def __call__(
-        self, pipe: DiffusionPipeline, step: int, timestep: Any, tensors: dict[str, Any]
-    ) -> dict[str, Any]:
+    def __call__(self, pipe: DiffusionPipeline, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         if self.cb.should_cancel is not None and self.cb.should_cancel():
             raise GenerationCanceled("generation canceled")
         per_batch = int(pipe.num_timesteps)
@@ -65,12 +63,7 @@ class _StepTracker:
         if self.cb.on_progress is not None:
             self.cb.on_progress(Progress(done=done, total=self.n_batches * per_batch))
         last = step + 1 == per_batch
-        if (
-            self.previews
-            and self.cb.on_preview is not None
-            and not last
-            and (step + 1) % self.preview_every == 0
-        ):
+        if self.previews and self.cb.on_preview is not None and not last and (step + 1) % self.preview_every == 0:
             self.cb.on_preview(latents_to_previews(tensors["latents"], self.family))
         return tensors
 

@@ -86,17 +86,11 @@ class IpAdapters:
                     encoder = CLIPVisionModelWithProjection.from_pretrained(str(path), dtype=self.dtype)
                 else:
                     repo, sub = split_hub_ref(ref)
-                    encoder = CLIPVisionModelWithProjection.from_pretrained(
-                        repo, subfolder=sub, dtype=self.dtype
-                    )
+                    encoder = CLIPVisionModelWithProjection.from_pretrained(repo, subfolder=sub, dtype=self.dtype)
             except (OSError, ValueError) as exc:
-                raise ModelLoadError(
-                    f"image encoder {ref}: could not load: {str(exc).splitlines()[0]}"
-                ) from exc
+                raise ModelLoadError(f"image encoder {ref}: could not load: {str(exc).splitlines()[0]}") from exc
             size = int(encoder.config.image_size)
-            processor = CLIPImageProcessor(
-                size={"shortest_edge": size}, crop_size={"height": size, "width": size}
-            )
+            processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
             self._encoders[ref] = (encoder.to(self.device), processor)
         return self._encoders[ref]
 

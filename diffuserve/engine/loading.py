@@ -25,9 +25,7 @@ from diffuserve.errors import ModelLoadError
 log = logging.getLogger(__name__)
 
 # Pipeline classes per family: (txt2img, img2img, inpaint).
-PIPELINE_CLASSES: dict[
-    str, tuple[type[DiffusionPipeline], type[DiffusionPipeline], type[DiffusionPipeline]]
-] = {
+PIPELINE_CLASSES: dict[str, tuple[type[DiffusionPipeline], type[DiffusionPipeline], type[DiffusionPipeline]]] = {
     "sd15": (StableDiffusionPipeline, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline),
     "sdxl": (StableDiffusionXLPipeline, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline),
 }
@@ -45,9 +43,7 @@ def split_hub_ref(ref: str) -> tuple[str, str]:
     """`owner/repo/sub/path` → (`owner/repo`, `sub/path`)."""
     parts = ref.split("/")
     if len(parts) < 2 or ref.startswith(("/", ".", "~")):
-        raise ModelLoadError(
-            f"{ref!r} is neither an existing local path nor a hub reference owner/repo[/path]"
-        )
+        raise ModelLoadError(f"{ref!r} is neither an existing local path nor a hub reference owner/repo[/path]")
     return "/".join(parts[:2]), "/".join(parts[2:])
 
 
@@ -72,9 +68,7 @@ def _check_local(model_id: str, source: ModelSource) -> None:
     path = Path(source.path).expanduser()
     if source.kind == "folder":
         if not path.is_dir():
-            raise ModelLoadError(
-                f"model {model_id!r}: folder {path} does not exist (expected a diffusers folder)"
-            )
+            raise ModelLoadError(f"model {model_id!r}: folder {path} does not exist (expected a diffusers folder)")
         if not (path / "model_index.json").is_file():
             raise ModelLoadError(
                 f"model {model_id!r}: {path / 'model_index.json'} is missing (expected a diffusers folder saved "

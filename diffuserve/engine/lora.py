@@ -27,9 +27,7 @@ def _read_lora(model: ModelSpec) -> dict[str, torch.Tensor]:
         if path.is_dir():
             path = path / "pytorch_lora_weights.safetensors"
         if not path.is_file():
-            raise ModelLoadError(
-                f"LoRA {model.id!r}: file {path} does not exist (expected a .safetensors LoRA file)"
-            )
+            raise ModelLoadError(f"LoRA {model.id!r}: file {path} does not exist (expected a .safetensors LoRA file)")
     else:
         from huggingface_hub import hf_hub_download
 
@@ -51,9 +49,7 @@ class Loras:
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
-    def apply(
-        self, pipe: DiffusionPipeline, state: dict[str, Any], loras: list[tuple[ModelSpec, float]]
-    ) -> None:
+    def apply(self, pipe: DiffusionPipeline, state: dict[str, Any], loras: list[tuple[ModelSpec, float]]) -> None:
         """Activate exactly `loras` with their scales on `pipe`; `state` tracks what this UNet has loaded."""
         with self._lock:
             loaded: set[str] = state.setdefault("loras", set())

@@ -113,9 +113,7 @@ class Registry:
             raw = yaml.safe_load(self.path.read_text()) or {}
             parsed = _RegistryFile.model_validate(raw)
         except (yaml.YAMLError, ValidationError) as exc:
-            raise InvalidRequest(
-                f"registry file {self.path} is not valid: {exc}", reason="invalid_registry"
-            ) from exc
+            raise InvalidRequest(f"registry file {self.path} is not valid: {exc}", reason="invalid_registry") from exc
         self._models = {m.id: m for m in parsed.models}
         self._mtime = mtime
         return self._models

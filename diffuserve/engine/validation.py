@@ -53,8 +53,7 @@ def resolve_model(registry: Registry, request: GenerationRequest) -> tuple[Model
         concepts = (Concept(model.id, 1.0), *request.concepts)
         return base, replace(request, model_id=base.id, concepts=concepts)
     raise InvalidRequest(
-        f"LoRA model {model.id!r} has no registered base model (compliantModelIds: "
-        f"{list(model.compliant_model_ids)})",
+        f"LoRA model {model.id!r} has no registered base model (compliantModelIds: {list(model.compliant_model_ids)})",
         field="modelId",
         reason="model_without_base",
     )
@@ -104,9 +103,7 @@ def _resolve_ip_scales(request: GenerationRequest) -> tuple[float, ...]:
 
 def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concept, ...]) -> None:
     if len(concepts) > MAX_CONCEPTS:
-        raise InvalidRequest(
-            f"concepts allows at most {MAX_CONCEPTS} LoRAs, got {len(concepts)}", field="concepts"
-        )
+        raise InvalidRequest(f"concepts allows at most {MAX_CONCEPTS} LoRAs, got {len(concepts)}", field="concepts")
     seen: set[str] = set()
     for i, concept in enumerate(concepts):
         field = f"concepts[{i}]"
@@ -117,8 +114,7 @@ def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concep
         lora = registry.get(concept.model_id)
         if not lora.type.is_lora:
             raise InvalidRequest(
-                f"{field}.modelId {lora.id!r} is a {lora.type.value} model, not a LoRA "
-                "(sd-1_5-lora or sd-xl-lora)",
+                f"{field}.modelId {lora.id!r} is a {lora.type.value} model, not a LoRA (sd-1_5-lora or sd-xl-lora)",
                 field=f"{field}.modelId",
             )
         fits = (
@@ -183,9 +179,7 @@ def validate(
                 field="strength",
             )
     if mode.uses_mask and request.mask is None:
-        raise InvalidRequest(
-            f"{mode.value} needs a mask (mask or maskId); white marks what to replace", field="mask"
-        )
+        raise InvalidRequest(f"{mode.value} needs a mask (mask or maskId); white marks what to replace", field="mask")
 
     ip_scales: tuple[float, ...] = ()
     if mode.uses_ip_adapter:

@@ -20,9 +20,7 @@ class InProcessQueue:
     """FIFO over the jobs table. Durable because the table is the queue: a job is stored before it is
     submitted, and at start every job a crash left running is put back in the queue and re-run."""
 
-    def __init__(
-        self, jobs: JobRepository, make_runner: Callable[[Callable[[JobRecord], None]], JobRunner]
-    ) -> None:
+    def __init__(self, jobs: JobRepository, make_runner: Callable[[Callable[[JobRecord], None]], JobRunner]) -> None:
         self.jobs = jobs
         self.runner = make_runner(self._emit)
         self._wake = threading.Condition()

@@ -117,8 +117,7 @@ class JobRunner:
             image=self.assets.load_image(inp["imageId"], field_name="image") if inp.get("imageId") else None,
             mask=self.assets.load_image(inp["maskId"], field_name="mask") if inp.get("maskId") else None,
             ip_adapter_images=tuple(
-                self.assets.load_image(a, field_name="ipAdapterImages")
-                for a in inp.get("ipAdapterImageIds") or ()
+                self.assets.load_image(a, field_name="ipAdapterImages") for a in inp.get("ipAdapterImageIds") or ()
             ),
         )
         request = build_request(mode, inp, images)

@@ -8,9 +8,6 @@ with the REST error body. A session is bound to the key that opened it (the SDK 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -30,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from diffuserve.config import Settings
 from diffuserve.errors import Unauthorized
 from diffuserve.mcp.server import build_server
+from diffuserve.service import keys
 from diffuserve.service.services import Services
 
 logger = logging.getLogger(__name__)
@@ -37,45 +35,12 @@ logger = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 # Generate calls carry images inline (data URLs); the SDK's default cap is 4 MiB.
 MAX_BODY_BYTES = 64 * 1024 * 1024
-LOCAL_AUTHOR = "local"
 _LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
-
-
-def parse_credentials(headers: Headers) -> tuple[str, str] | None:
-    """(key, secret) from the headers the REST API reads, None when there are none."""
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    raw: str | None
-    if scheme.lower() == "basic" and value:
-        try:
-            raw = base64.b64decode(value.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise Unauthorized(
-                "the Basic credentials are not base64 of key:secret", reason="invalid_credentials"
-            ) from None
-    elif scheme.lower() == "bearer" and value:
-        raw = value.strip()
-    else:
-        raw = headers.get("api-key") or headers.get("x-api-key")
-    if not raw:
-        return None
-    key, sep, secret = raw.partition(":")
-    if not sep or not key or not secret:
-        raise Unauthorized("credentials must be key:secret", reason="invalid_credentials")
-    return key, secret
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return host is not None and ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """DNS-rebinding protection (Host/Origin checks) while the server listens on loopback, as the SDK does."""
-    if not _is_loopback(settings.host):
+    if not keys.is_loopback(settings.host):
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
     hosts = list(_LOOPBACK_HOSTS)
     public = urlsplit(settings.resolved_public_url).hostname
@@ -114,16 +79,14 @@ class McpHttpEndpoint:
 
     async def _author(self, scope: Scope) -> str:
         services = self._services()
-        credentials = parse_credentials(Headers(scope=scope))
-        if credentials is None:
-            client = scope.get("client")
-            if services.open_mode and _is_loopback(client[0] if client else None):
-                return LOCAL_AUTHOR
-            raise Unauthorized(
-                "missing credentials: send Authorization: Basic base64(key:secret) (diffuserve keys create)",
-                reason="missing_credentials",
-            )
-        return await asyncio.to_thread(services.keys.verify, *credentials)
+        client = scope.get("client")
+        return await asyncio.to_thread(
+            keys.authenticate,
+            services.keys,
+            Headers(scope=scope),
+            client[0] if client else None,
+            open_mode=services.open_mode,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -220,7 +220,8 @@ class _IpAdapter(BaseModel):
     ipAdapterScales: list[float] | None = Field(
         default=None,
         description=f"Influence of each reference image, one number per image in the same order (0 = none, "
-        f"1 = strongest; default {DEFAULT_IP_SCALE:g} each). A single number applies to all images.",
+        f"1 = strongest; default {DEFAULT_IP_SCALE:g} each). A single number applies to all images; with fewer "
+        "numbers than images the rest get the default; more numbers than images is an error.",
         json_schema_extra={
             "items": {"type": "number", "minimum": 0.0, "maximum": 1.0},
             "maxItems": MAX_IP_IMAGES,
@@ -281,8 +282,8 @@ class JobActionArguments(ToolArguments):
 class GetJobsArguments(ToolArguments):
     status: str | None = Field(
         default=None,
-        description="Only jobs in this status; several may be given comma-separated (e.g. "
-        "'queued,in-progress' for unfinished jobs).",
+        description="Only jobs in this status: " + ", ".join(s.value for s in JobStatus) + ". Several may be "
+        "given comma-separated (e.g. 'queued,in-progress' for unfinished jobs).",
         json_schema_extra={"examples": [s.value for s in JobStatus]},
     )
     type: str | None = Field(default=None, description="Only jobs of this type (generation jobs are 'inference').")

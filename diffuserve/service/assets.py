@@ -40,14 +40,10 @@ class AssetService:
             raise InvalidRequest("the request body must be a JSON object", field="body")
         name = coerce.as_str(body, "name")
         if not name:
-            raise InvalidRequest(
-                "name is required (the original file name)", field="name", reason="missing_field"
-            )
+            raise InvalidRequest("name is required (the original file name)", field="name", reason="missing_field")
         image = coerce.as_str(body, "image")
         if not image:
-            raise InvalidRequest(
-                "image is required (base64 or a data URL)", field="image", reason="missing_field"
-            )
+            raise InvalidRequest("image is required (base64 or a data URL)", field="image", reason="missing_field")
         ref = parse_image_ref(image, field="image", allow_bare_base64=True)
         if ref.data is None:
             raise InvalidRequest("image must be base64 image data, not an asset id", field="image")
@@ -105,9 +101,7 @@ class AssetService:
             raise InvalidRequest(f"sortBy must be createdAt or updatedAt, got {sort_by!r}", field="sortBy")
         direction = (q.get("sortDirection") or "desc").lower()
         if direction not in ("asc", "desc"):
-            raise InvalidRequest(
-                f"sortDirection must be asc or desc, got {direction!r}", field="sortDirection"
-            )
+            raise InvalidRequest(f"sortDirection must be asc or desc, got {direction!r}", field="sortDirection")
         flt = AssetFilter(
             inference_id=q.get("inferenceId"),
             model_id=q.get("modelId"),
@@ -132,9 +126,7 @@ class AssetService:
         if not isinstance(asset_ids, builtins.list) or not all(isinstance(a, str) for a in asset_ids):
             raise InvalidRequest("assetIds must be an array of asset ids", field="assetIds")
         if not 1 <= len(asset_ids) <= MAX_DELETE:
-            raise InvalidRequest(
-                f"assetIds must hold 1 to {MAX_DELETE} ids, got {len(asset_ids)}", field="assetIds"
-            )
+            raise InvalidRequest(f"assetIds must hold 1 to {MAX_DELETE} ids, got {len(asset_ids)}", field="assetIds")
         self.assets.delete(asset_ids)
         return {}
 

@@ -82,9 +82,7 @@ def as_seed(body: Mapping[str, Any], name: str = "seed") -> int | None:
     elif isinstance(value, str) and value.strip().isdigit():
         seed = int(value.strip())
     else:
-        raise InvalidRequest(
-            f"{name} must be a non-negative integer or a string of digits, got {value!r}", field=name
-        )
+        raise InvalidRequest(f"{name} must be a non-negative integer or a string of digits, got {value!r}", field=name)
     if seed < 0:
         raise InvalidRequest(f"{name} must be a non-negative integer, got {seed}", field=name)
     return seed

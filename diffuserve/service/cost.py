@@ -21,11 +21,6 @@ REFERENCE_STEPS = 30
 def creative_units(resolved: ResolvedRequest) -> int:
     family = "sdxl" if resolved.model_type.startswith("sd-xl") else "sd15"
     rate, native = RATES[family]
-    scale = (
-        resolved.num_inference_steps
-        / REFERENCE_STEPS
-        * (resolved.width * resolved.height)
-        / (native * native)
-    )
+    scale = resolved.num_inference_steps / REFERENCE_STEPS * (resolved.width * resolved.height) / (native * native)
     per_image = max(1, math.ceil(round(rate * scale, 6)))
     return per_image * resolved.request.num_samples

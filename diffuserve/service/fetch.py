@@ -72,9 +72,7 @@ class SafeHttp:
             ) from exc
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
         if not addresses:
-            raise InvalidRequest(
-                f"{field}: host {host!r} does not resolve", field=field, reason="url_not_resolvable"
-            )
+            raise InvalidRequest(f"{field}: host {host!r} does not resolve", field=field, reason="url_not_resolvable")
         if not self.allow_private:
             bad = [str(a) for a in addresses if not _is_public(a)]
             if bad:
@@ -118,9 +116,7 @@ class SafeHttp:
                     return response, bytes(body)
                 finally:
                     response.close()
-        raise InvalidRequest(
-            f"{field}: more than {MAX_REDIRECTS} redirects", field=field, reason="url_redirects"
-        )
+        raise InvalidRequest(f"{field}: more than {MAX_REDIRECTS} redirects", field=field, reason="url_redirects")
 
     def fetch(self, url: str, *, field: str) -> bytes:
         """The body of a GET; InvalidRequest on any refusal or failure."""

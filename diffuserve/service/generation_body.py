@@ -119,9 +119,7 @@ def _ip_scales(body: Mapping[str, Any]) -> list[float]:
     scale = coerce.as_float(body, "ipAdapterScale")
     if scale is not None:
         if not 0.0 <= scale <= 1.0:
-            raise InvalidRequest(
-                f"ipAdapterScale must be a number in [0, 1], got {scale:g}", field="ipAdapterScale"
-            )
+            raise InvalidRequest(f"ipAdapterScale must be a number in [0, 1], got {scale:g}", field="ipAdapterScale")
         return [scale]
     return []
 

@@ -64,9 +64,7 @@ def status_body(job: JobRecord, signer: UrlSigner) -> dict[str, Any]:
         urls = [signer.sign(asset_content_path(a)) for a in job.asset_ids]
         return {"id": job.id, "status": "SUCCESS", "download_urls": urls}
     if job.status.is_terminal:
-        error = job.error or (
-            "the job was canceled" if job.status == JobStatus.CANCELED else "the job failed"
-        )
+        error = job.error or ("the job was canceled" if job.status == JobStatus.CANCELED else "the job failed")
         return {"id": job.id, "status": "FAILURE", "error": error}
     return {"id": job.id, "status": "PENDING"}
 
@@ -121,9 +119,7 @@ class ImagePipelineService:
             "prompt": prompt,
             "negativePrompt": coerce.as_str(body, "negative_prompt"),
             "numSamples": _default(coerce.as_int(body, "samples"), 1),
-            "numInferenceSteps": _default(
-                coerce.as_int({"num_inference_steps": steps}, "num_inference_steps"), 20
-            ),
+            "numInferenceSteps": _default(coerce.as_int({"num_inference_steps": steps}, "num_inference_steps"), 20),
             "guidance": _default(coerce.as_float(body, "guidance_scale"), 7.5),
             "width": coerce.as_int(body, "width"),
             "height": coerce.as_int(body, "height"),
@@ -161,14 +157,10 @@ class ImagePipelineService:
             scales = body.get("ip_adapter_scale")
             if scales is not None:
                 scale_list = scales if isinstance(scales, list) else [scales]
-                scenario["ipAdapterScales"] = coerce.as_float_list(
-                    {"ip_adapter_scale": scale_list}, "ip_adapter_scale"
-                )
+                scenario["ipAdapterScales"] = coerce.as_float_list({"ip_adapter_scale": scale_list}, "ip_adapter_scale")
             mode = Mode.IMG2IMG_IP_ADAPTER if mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
         clean = {k: v for k, v in scenario.items() if v is not None}
-        _, response = self.inference.submit(
-            mode, clean, author_id=author_id, webhook_url=webhook, api="imagepipeline"
-        )
+        _, response = self.inference.submit(mode, clean, author_id=author_id, webhook_url=webhook, api="imagepipeline")
         return {"id": response["job"]["jobId"], "status": "PENDING"}
 
     def status(self, task_id: str) -> dict[str, Any]:

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 
 from diffuserve.errors import InvalidRequest
 
-_DATA_URL = re.compile(
-    r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,(?P<data>.*)$", re.S
-)
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,(?P<data>.*)$", re.S)
 MAX_INLINE_BYTES = 32 * 1024 * 1024
 
 
@@ -26,9 +24,7 @@ class ImageRef:
 
 def decode_base64(text: str, *, field: str) -> bytes:
     if len(text) > MAX_INLINE_BYTES * 4 // 3 + 4:
-        raise InvalidRequest(
-            f"{field} is larger than {MAX_INLINE_BYTES} bytes", field=field, reason="too_large"
-        )
+        raise InvalidRequest(f"{field} is larger than {MAX_INLINE_BYTES} bytes", field=field, reason="too_large")
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):

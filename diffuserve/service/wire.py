@@ -16,9 +16,7 @@ MODEL_DATE = "2025-01-01T00:00:00.000Z"
 def job_wire(job: JobRecord, signer: UrlSigner) -> dict[str, Any]:
     output = dict(job.output)
     if job.preview_count and not job.status.is_terminal:
-        output["intermediateImages"] = [
-            signer.sign(preview_path(job.id, i)) for i in range(job.preview_count)
-        ]
+        output["intermediateImages"] = [signer.sign(preview_path(job.id, i)) for i in range(job.preview_count)]
     return {
         "jobId": job.id,
         "jobType": job.job_type,

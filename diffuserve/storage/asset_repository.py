@@ -99,9 +99,7 @@ class AssetRepository:
         offset = decode_token(pagination_token)
         column = AssetRow.updated_at if flt.sort_by == "updatedAt" else AssetRow.created_at
         order = (column.desc(), AssetRow.id.desc()) if flt.descending else (column.asc(), AssetRow.id.asc())
-        query = (
-            select(AssetRow).where(AssetRow.deleted.is_(False), AssetRow.hidden.is_(False)).order_by(*order)
-        )
+        query = select(AssetRow).where(AssetRow.deleted.is_(False), AssetRow.hidden.is_(False)).order_by(*order)
         if flt.inference_id is not None:
             query = query.where(AssetRow.inference_id == flt.inference_id)
         if flt.model_id is not None:
@@ -134,8 +132,6 @@ class AssetRepository:
     def delete_outputs_of(self, job_id: str) -> list[AssetRecord]:
         """Removes what an interrupted run of a job had already stored, before it runs again."""
         with self.db.session() as s:
-            rows = s.scalars(
-                select(AssetRow).where(AssetRow.inference_id == job_id, AssetRow.deleted.is_(False))
-            ).all()
+            rows = s.scalars(select(AssetRow).where(AssetRow.inference_id == job_id, AssetRow.deleted.is_(False))).all()
             s.execute(update(AssetRow).where(AssetRow.inference_id == job_id).values(deleted=True))
             return [_record(r) for r in rows]

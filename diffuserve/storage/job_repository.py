@@ -51,9 +51,7 @@ def _record(row: JobRow) -> JobRecord:
         input=dict(row.input),
         output=dict(row.output),
         asset_ids=tuple(row.asset_ids),
-        status_history=tuple(
-            StatusChange(JobStatus(h["status"]), parse_iso(h["date"])) for h in row.status_history
-        ),
+        status_history=tuple(StatusChange(JobStatus(h["status"]), parse_iso(h["date"])) for h in row.status_history),
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         author_id=row.author_id,
@@ -219,9 +217,7 @@ class JobRepository:
 
     def count(self, *, statuses: Iterable[JobStatus]) -> int:
         with self.db.read() as s:
-            return len(
-                s.scalars(select(JobRow.id).where(JobRow.status.in_([x.value for x in statuses]))).all()
-            )
+            return len(s.scalars(select(JobRow.id).where(JobRow.status.in_([x.value for x in statuses]))).all())
 
     def undelivered_webhooks(self) -> list[JobRecord]:
         terminal = [st.value for st in JobStatus if st.is_terminal]

@@ -25,7 +25,5 @@ def decode_token(token: str | None) -> int:
             reason="invalid_pagination_token",
         ) from exc
     if offset < 0:
-        raise InvalidRequest(
-            "paginationToken is not valid", field="paginationToken", reason="invalid_pagination_token"
-        )
+        raise InvalidRequest("paginationToken is not valid", field="paginationToken", reason="invalid_pagination_token")
     return offset

@@ -53,9 +53,7 @@ def test_other_header_forms_carry_the_same_key(service: RunningService, credenti
             assert c.get("/v1/models").status_code == 200
 
 
-def test_signed_urls_need_no_credentials_but_a_valid_signature(
-    service: RunningService, client: httpx.Client
-) -> None:
+def test_signed_urls_need_no_credentials_but_a_valid_signature(service: RunningService, client: httpx.Client) -> None:
     png = base64.b64encode(Path(__file__).with_name("__init__.py").read_bytes() or b"x").decode()
     assert client.post("/v1/assets", json={"name": "x.png", "image": png}).status_code == 400  # not an image
     from tests.service_helpers import data_url, picture
@@ -92,9 +90,7 @@ def test_keys_create_prints_a_working_key_stored_hashed(tmp_path: Path, engine: 
         assert c.get("/v1/models").status_code == 200
 
 
-def test_open_mode_serves_loopback_without_keys_and_refuses_other_hosts(
-    tmp_path: Path, engine: Engine
-) -> None:
+def test_open_mode_serves_loopback_without_keys_and_refuses_other_hosts(tmp_path: Path, engine: Engine) -> None:
     with pytest.raises(ValueError, match="loopback"):
         check_settings(Settings(data_dir=tmp_path, host="0.0.0.0", open_mode=True))
     with run_service(tmp_path, engine, open_mode=True) as running, running.client() as c:

@@ -21,9 +21,7 @@ QUICK = {
 LONG = {**QUICK, "prompt": "long", "numInferenceSteps": 150, "numSamples": 4, "width": 256, "height": 256}
 
 
-def _wait_status(
-    client: httpx.Client, job_id: str, statuses: set[str], timeout_s: float = 60
-) -> dict[str, Any]:
+def _wait_status(client: httpx.Client, job_id: str, statuses: set[str], timeout_s: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()["job"]
@@ -92,9 +90,7 @@ def test_fifty_concurrent_submissions_all_complete(client: httpx.Client) -> None
     assert all(j["status"] == "success" for j in jobs)
     assert all(len(j["metadata"]["assetIds"]) == 1 for j in jobs)
     # First come, first served: they ran in submission order.
-    starts = {
-        j["jobId"]: next(h["date"] for h in j["statusHistory"] if h["status"] != "queued") for j in jobs
-    }
+    starts = {j["jobId"]: next(h["date"] for h in j["statusHistory"] if h["status"] != "queued") for j in jobs}
     created = sorted(jobs, key=lambda j: (j["createdAt"], starts[j["jobId"]]))
     assert [starts[j["jobId"]] for j in created] == sorted(starts.values())
 
@@ -107,9 +103,7 @@ def test_job_listing_filters_and_pages(client: httpx.Client) -> None:
     first = client.get("/v1/jobs", params={"pageSize": 2}).json()
     assert_matches("GetJobsResponse", first)
     assert len(first["jobs"]) == 2 and first["nextPaginationToken"]
-    second = client.get(
-        "/v1/jobs", params={"pageSize": 2, "paginationToken": first["nextPaginationToken"]}
-    ).json()
+    second = client.get("/v1/jobs", params={"pageSize": 2, "paginationToken": first["nextPaginationToken"]}).json()
     assert {j["jobId"] for j in first["jobs"]}.isdisjoint(j["jobId"] for j in second["jobs"])
     shown = client.get("/v1/jobs", params={"pageSize": 200, "hideResults": "false"}).json()["jobs"]
     assert hidden not in {j["jobId"] for j in shown}

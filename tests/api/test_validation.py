@@ -96,9 +96,7 @@ def test_unknown_ids_are_404(client: httpx.Client, mode: str, changes: dict[str,
 
 
 def test_malformed_json_and_non_object_bodies_are_400(client: httpx.Client) -> None:
-    bad = client.post(
-        "/v1/generate/txt2img", content=b"{not json", headers={"content-type": "application/json"}
-    )
+    bad = client.post("/v1/generate/txt2img", content=b"{not json", headers={"content-type": "application/json"})
     assert bad.status_code == 400 and bad.json()["reason"] == "invalid_request"
     listed = client.post("/v1/generate/txt2img", json=[1, 2])
     assert listed.status_code == 400 and "message" in listed.json()
@@ -156,7 +154,4 @@ def test_dry_run_answers_269_with_the_cost_and_creates_nothing(client: httpx.Cli
     real = client.post("/v1/generate/img2img", params={"dryRun": "false"}, json=body).json()
     assert real["creativeUnitsCost"] == 3
     # Broken requests fail in a dry run too.
-    assert (
-        client.post("/v1/generate/img2img", params={"dryRun": "1"}, json={**body, "width": 3}).status_code
-        == 400
-    )
+    assert client.post("/v1/generate/img2img", params={"dryRun": "1"}, json={**body, "width": 3}).status_code == 400

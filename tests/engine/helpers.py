@@ -30,9 +30,7 @@ def picture(size: int = 64, seed: int = 0) -> Image.Image:
     """A deterministic test picture with shapes and a gradient, so img2img has structure to keep."""
     rng = np.random.default_rng(seed)
     base = np.linspace(0, 255, size, dtype=np.float32)
-    arr = np.stack(
-        [np.tile(base, (size, 1)), np.tile(base[:, None], (1, size)), np.full((size, size), 90.0)], -1
-    )
+    arr = np.stack([np.tile(base, (size, 1)), np.tile(base[:, None], (1, size)), np.full((size, size), 90.0)], -1)
     image = Image.fromarray(arr.astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(image)
     for _ in range(4):

@@ -36,9 +36,7 @@ def request(mode: Mode, model: str = "tiny-sd15", **overrides: object) -> Genera
 
 @pytest.mark.parametrize("model", list(FAMILIES))
 @pytest.mark.parametrize("mode", list(Mode))
-def test_every_mode_gives_the_asked_number_of_images_at_the_asked_size(
-    engine: Engine, model: str, mode: Mode
-) -> None:
+def test_every_mode_gives_the_asked_number_of_images_at_the_asked_size(engine: Engine, model: str, mode: Mode) -> None:
     result = engine.generate(request(mode, model, num_samples=3))
     size = FAMILIES[model]
     assert [im.image.size for im in result.images] == [(size, size)] * 3
@@ -93,9 +91,7 @@ def test_inpaint_merging_keeps_pixels_away_from_the_mask(engine: Engine, model: 
     size = FAMILIES[model]
     source, margin = picture(size), size // 3
     merged = engine.generate(request(Mode.INPAINT, model, image=source, strength=1.0)).images[0].image
-    raw = engine.generate(
-        request(Mode.INPAINT, model, image=source, strength=1.0, disable_merging=True)
-    ).images[0]
+    raw = engine.generate(request(Mode.INPAINT, model, image=source, strength=1.0, disable_merging=True)).images[0]
     edge = size // 8  # well beyond the soft edge
     keep = (slice(0, margin - edge), slice(None))
     assert (pixels(merged)[keep] == pixels(source)[keep]).all()
@@ -136,15 +132,9 @@ def test_style_and_character_use_different_weights(engine: Engine, model: str) -
 
 def test_several_reference_images_each_with_its_own_scale(engine: Engine) -> None:
     refs = (picture(32, seed=1), picture(32, seed=2))
-    both = engine.generate(
-        request(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=refs, ip_adapter_scales=(1.0, 1.0))
-    )
-    first_only = engine.generate(
-        request(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=refs, ip_adapter_scales=(1.0, 0.0))
-    )
-    single = engine.generate(
-        request(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=refs[:1], ip_adapter_scales=(1.0,))
-    )
+    both = engine.generate(request(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=refs, ip_adapter_scales=(1.0, 1.0)))
+    first_only = engine.generate(request(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=refs, ip_adapter_scales=(1.0, 0.0)))
+    single = engine.generate(request(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=refs[:1], ip_adapter_scales=(1.0,)))
     assert max_diff(both.images[0].image, first_only.images[0].image) > 2
     # The second image at scale 0 adds nothing: the same as the first image alone.
     assert max_diff(first_only.images[0].image, single.images[0].image) <= 1
@@ -172,7 +162,5 @@ def test_a_lora_model_id_runs_its_base_with_the_lora(engine: Engine) -> None:
 
 def test_single_file_checkpoint_gives_the_same_images_as_the_folder(engine: Engine) -> None:
     folder = engine.generate(request(Mode.TXT2IMG, "tiny-sd15")).images[0].image
-    single = (
-        engine.generate(request(Mode.TXT2IMG, model_id="tiny-sd15-file", width=64, height=64)).images[0].image
-    )
+    single = engine.generate(request(Mode.TXT2IMG, model_id="tiny-sd15-file", width=64, height=64)).images[0].image
     assert png_bytes(folder) == png_bytes(single)

@@ -74,16 +74,12 @@ def test_capabilities_follow_what_is_configured() -> None:
         ),
     ],
 )
-def test_missing_files_fail_with_a_message_naming_the_file(
-    tmp_path: Path, source: ModelSource, message: str
-) -> None:
+def test_missing_files_fail_with_a_message_naming_the_file(tmp_path: Path, source: ModelSource, message: str) -> None:
     registry = Registry(tmp_path / "models.yaml")
     registry.add(ModelSpec(id="gone", name="gone", type=ModelType.SD15, source=source))
     engine = Engine(registry, Settings(data_dir=tmp_path))
     with pytest.raises(ModelLoadError) as caught:
-        engine.generate(
-            GenerationRequest(Mode.TXT2IMG, "gone", "x", width=64, height=64, num_inference_steps=1)
-        )
+        engine.generate(GenerationRequest(Mode.TXT2IMG, "gone", "x", width=64, height=64, num_inference_steps=1))
     assert message in caught.value.message
 
 
@@ -93,9 +89,7 @@ def test_a_folder_without_model_index_is_reported(tmp_path: Path) -> None:
     registry.add(spec("empty", str(tmp_path / "empty")))
     engine = Engine(registry, Settings(data_dir=tmp_path))
     with pytest.raises(ModelLoadError, match=r"model_index\.json is missing"):
-        engine.generate(
-            GenerationRequest(Mode.TXT2IMG, "empty", "x", width=64, height=64, num_inference_steps=1)
-        )
+        engine.generate(GenerationRequest(Mode.TXT2IMG, "empty", "x", width=64, height=64, num_inference_steps=1))
 
 
 def test_wrong_ip_adapter_weights_are_reported(tmp_path: Path, registry: Registry) -> None:
@@ -119,9 +113,7 @@ def test_wrong_ip_adapter_weights_are_reported(tmp_path: Path, registry: Registr
         engine.generate(request)
 
 
-def test_cache_evicts_the_least_recently_used_model_under_its_budget(
-    tmp_path: Path, registry: Registry
-) -> None:
+def test_cache_evicts_the_least_recently_used_model_under_its_budget(tmp_path: Path, registry: Registry) -> None:
     settings = Settings(data_dir=tmp_path, cache_budget_mb=64)
     engine = Engine(registry, settings)
     sd15, sdxl = registry.get("tiny-sd15"), registry.get("tiny-sdxl")

@@ -32,9 +32,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(pipe: Pipe, prompt: str = "a cat", **kwargs: object) -> np.ndarray:
     generator = torch.Generator().manual_seed(0)
-    out = pipe(
-        prompt, num_inference_steps=2, height=64, width=64, generator=generator, output_type="np", **kwargs
-    )
+    out = pipe(prompt, num_inference_steps=2, height=64, width=64, generator=generator, output_type="np", **kwargs)
     images: np.ndarray = out.images
     assert images.shape == (1, 64, 64, 3)
     return images
@@ -97,9 +95,7 @@ def test_half_built_tree_is_rebuilt(tmp_path: Path) -> None:
 def test_folders_run_through_real_pipelines(root: Path) -> None:
     sd15 = StableDiffusionPipeline.from_pretrained(root / "tiny-sd15", local_files_only=True)
     _run(sd15, "ünïcödé 日本語 🐱 prompt", negative_prompt="blurry")
-    inpaint = StableDiffusionInpaintPipeline.from_pretrained(
-        root / "tiny-sd15-inpaint", local_files_only=True
-    )
+    inpaint = StableDiffusionInpaintPipeline.from_pretrained(root / "tiny-sd15-inpaint", local_files_only=True)
     assert inpaint.unet.config.in_channels == 9
     _run(inpaint, image=_ref_image(), mask_image=Image.new("L", (64, 64), 255))
     sdxl = StableDiffusionXLPipeline.from_pretrained(root / "tiny-sdxl", local_files_only=True)
@@ -193,9 +189,7 @@ def test_sdxl_ip_adapters_need_the_vit_h_encoder(root: Path) -> None:
         (StableDiffusionXLPipeline, "tiny-sdxl", "tiny-sdxl-lora"),
     ],
 )
-def test_lora_loads_and_changes_the_image(
-    root: Path, pipeline_cls: type[Pipe], model: str, lora: str
-) -> None:
+def test_lora_loads_and_changes_the_image(root: Path, pipeline_cls: type[Pipe], model: str, lora: str) -> None:
     pipe = pipeline_cls.from_pretrained(root / model, local_files_only=True)
     base = _run(pipe)
     pipe.load_lora_weights(

@@ -131,9 +131,7 @@ def test_unknown_concept_is_not_found(engine: Engine) -> None:
 def test_scales_broadcast_one_value_and_pad_missing_ones_with_point_nine(engine: Engine) -> None:
     three = (IMG, IMG, IMG)
     one = engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three, ip_adapter_scales=(0.3,)))
-    two = engine.validate(
-        make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three, ip_adapter_scales=(0.3, 0.4))
-    )
+    two = engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three, ip_adapter_scales=(0.3, 0.4)))
     none = engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, ip_adapter_images=three))
     assert one.ip_adapter_scales == (0.3, 0.3, 0.3)
     assert two.ip_adapter_scales == (0.3, 0.4, 0.9)
@@ -154,18 +152,14 @@ def test_a_model_without_the_mode_in_its_capabilities_is_refused(engine: Engine,
     bare = registry.get("tiny-sd15").model_copy(update={"id": "tiny-sd15-bare", "ip_adapters": {}})
     registry.add(bare, replace=True)
     try:
-        with pytest.raises(
-            InvalidRequest, match="cannot run txt2img_ip_adapter; its capabilities are"
-        ) as caught:
+        with pytest.raises(InvalidRequest, match="cannot run txt2img_ip_adapter; its capabilities are") as caught:
             engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, model_id="tiny-sd15-bare"))
         assert caught.value.field == "modelId"
         with pytest.raises(InvalidRequest, match="has no 'character' IP-Adapter"):
             only_style = bare.model_copy(
                 update={
                     "id": "tiny-sd15-style",
-                    "ip_adapters": {
-                        IpAdapterType.STYLE: registry.get("tiny-sd15").ip_adapters[IpAdapterType.STYLE]
-                    },
+                    "ip_adapters": {IpAdapterType.STYLE: registry.get("tiny-sd15").ip_adapters[IpAdapterType.STYLE]},
                 }
             )
             registry.add(only_style, replace=True)

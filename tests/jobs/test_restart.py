@@ -80,10 +80,7 @@ def test_jobs_queued_or_running_at_a_kill_complete_after_restart(
     with serve(tmp_path, demo_root, port) as process:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c:
             slow = c.post("/v1/generate/txt2img", json=SLOW).json()["job"]["jobId"]
-            quick = [
-                c.post("/v1/generate/txt2img", json={**QUICK, "seed": i}).json()["job"]["jobId"]
-                for i in range(4)
-            ]
+            quick = [c.post("/v1/generate/txt2img", json={**QUICK, "seed": i}).json()["job"]["jobId"] for i in range(4)]
             deadline = time.monotonic() + 60
             while c.get(f"/v1/jobs/{slow}").json()["job"]["status"] not in ("in-progress", "success"):
                 assert time.monotonic() < deadline

@@ -77,9 +77,7 @@ def test_fifo_and_crash_recovery_requeues_then_gives_up(db: Database) -> None:
 def test_asset_listing_leaves_out_hidden_and_deleted(db: Database, tmp_path: Path) -> None:
     store = AssetStore(AssetRepository(db), LocalBlobStore(tmp_path / "blobs"))
     parent = store.create(png(picture()), NewAsset("p.png", "uploaded", "uploaded", "a", "o"))
-    child = store.create(
-        png(picture()), NewAsset("c.png", "uploaded", "uploaded", "a", "o", parent_id=parent.id)
-    )
+    child = store.create(png(picture()), NewAsset("c.png", "uploaded", "uploaded", "a", "o", parent_id=parent.id))
     store.create(png(picture()), NewAsset("h.png", "uploaded", "uploaded", "a", "o", hidden=True))
     assert child.root_parent_id == parent.id
     listed = store.repository.page(AssetFilter(), page_size=10)

@@ -146,9 +146,7 @@ def demo_specs(root: Path) -> list[ModelSpec]:
             id="tiny-sd15-file",
             name="Tiny SD 1.5 single file (demo, random weights)",
             type=ModelType.SD15,
-            source=ModelSource(
-                kind="single_file", path=str(root / "tiny-sd15-file.safetensors"), config=sd15_folder
-            ),
+            source=ModelSource(kind="single_file", path=str(root / "tiny-sd15-file.safetensors"), config=sd15_folder),
             inpaint_source=inpaint,
             ip_adapters=sd15_ip,
             description=note + " Same weights as tiny-sd15, in the original (LDM) single-file format.",

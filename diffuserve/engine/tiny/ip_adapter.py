@@ -63,9 +63,7 @@ def _attention_weights(unet: UNet2DConditionModel, gen: torch.Generator) -> dict
 def _basic_projection(cross_dim: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
     """IP-Adapter's `image_proj`: a linear layer to 4 tokens and a LayerNorm (`proj.*`, `norm.*`)."""
     torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-    module = ImageProjection(
-        cross_attention_dim=cross_dim, image_embed_dim=VIT_H_WIDTH, num_image_text_embeds=4
-    )
+    module = ImageProjection(cross_attention_dim=cross_dim, image_embed_dim=VIT_H_WIDTH, num_image_text_embeds=4)
     return {k.replace("image_embeds", "proj"): v for k, v in module.state_dict().items()}
 
 
@@ -104,9 +102,7 @@ def _plus_projection(cross_dim: int, gen: torch.Generator) -> dict[str, torch.Te
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if ".attn.to_k." in key:
-            out[key.replace("attn.to_k", "0.to_kv")] = torch.cat(
-                [value, state[key.replace("to_k", "to_v")]], dim=0
-            )
+            out[key.replace("attn.to_k", "0.to_kv")] = torch.cat([value, state[key.replace("to_k", "to_v")]], dim=0)
         elif ".attn.to_v." not in key:
             out[_plus_key(key)] = value
     return out

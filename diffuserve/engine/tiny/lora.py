@@ -34,7 +34,5 @@ def build_lora(
             if "lora_B" in name:
                 param.normal_(0.0, LORA_B_STD)
     layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(model))
-    pipeline_cls.save_lora_weights(
-        folder, unet_lora_layers=layers, weight_name=WEIGHT_NAME, safe_serialization=True
-    )
+    pipeline_cls.save_lora_weights(folder, unet_lora_layers=layers, weight_name=WEIGHT_NAME, safe_serialization=True)
     return folder / WEIGHT_NAME

@@ -62,9 +62,7 @@ def _unet_prefixes(config: Any) -> dict[str, str]:
             prefixes[f"up_blocks.{b}.resnets.{j}"] = f"output_blocks.{o}.0"
             prefixes[f"up_blocks.{b}.attentions.{j}"] = f"output_blocks.{o}.1"
             if j == lpb and b < n_up - 1:
-                prefixes[f"up_blocks.{b}.upsamplers.0.conv"] = (
-                    f"output_blocks.{o}.{2 if has_attention else 1}.conv"
-                )
+                prefixes[f"up_blocks.{b}.upsamplers.0.conv"] = f"output_blocks.{o}.{2 if has_attention else 1}.conv"
             o += 1
     return prefixes
 
@@ -114,9 +112,7 @@ def unet_to_ldm(unet: UNet2DConditionModel) -> dict[str, torch.Tensor]:
 
 def vae_to_ldm(vae: AutoencoderKL) -> dict[str, torch.Tensor]:
     prefixes = _vae_prefixes(vae.config)
-    prefixes.update(
-        {k: k for k in ("encoder.conv_in", "encoder.conv_out", "decoder.conv_in", "decoder.conv_out")}
-    )
+    prefixes.update({k: k for k in ("encoder.conv_in", "encoder.conv_out", "decoder.conv_in", "decoder.conv_out")})
     prefixes.update({k: k for k in ("quant_conv", "post_quant_conv")})
     out: dict[str, torch.Tensor] = {}
     for key, value in vae.state_dict().items():

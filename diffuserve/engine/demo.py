@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from diffuserve.engine.quiet import quiet_libraries
 from diffuserve.engine.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,7 @@ def register_demo_models(registry: Registry, root: Path) -> list[str]:
     """Build the tiny demo models under `root` if needed and add the ones the registry lacks; returns added ids."""
     from diffuserve.engine.tiny import build_demo_models
 
+    quiet_libraries()
     known = {m.id for m in registry.list()}
     added: list[str] = []
     for spec in build_demo_models(root):

@@ -6,9 +6,7 @@ import logging
 import threading
 from typing import Any
 
-import diffusers
 import torch
-import transformers
 from diffusers import DiffusionPipeline
 
 from diffuserve.config import Settings
@@ -20,6 +18,7 @@ from diffuserve.engine.ip_adapter import IpAdapters
 from diffuserve.engine.loading import default_scheduler_name, pipeline_class
 from diffuserve.engine.lora import Loras
 from diffuserve.engine.previews import latents_to_previews
+from diffuserve.engine.quiet import quiet_libraries
 from diffuserve.engine.registry import ModelSpec, Registry
 from diffuserve.engine.schedulers import make_scheduler
 from diffuserve.engine.types import (
@@ -34,14 +33,6 @@ from diffuserve.engine.types import (
 from diffuserve.errors import GenerationCanceled
 
 log = logging.getLogger(__name__)
-
-
-def _quiet_libraries() -> None:
-    """diffusers and transformers print progress bars and load chatter; a service logs its own events."""
-    diffusers.utils.logging.set_verbosity_error()
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
 
 
 class _StepTracker:
@@ -80,7 +71,7 @@ class Engine:
         self.ip_adapters = IpAdapters(self.device, self.dtype)
         self.loras = Loras()
         self._lock = threading.Lock()
-        _quiet_libraries()
+        quiet_libraries()
 
     def validate(self, request: GenerationRequest) -> ResolvedRequest:
         """Every rule checked and every default filled, before any work; raises InvalidRequest or NotFound."""

@@ -1,0 +1,123 @@
+"""The built-in web page: `/` and its static files, served by the real app over HTTP, without credentials."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from diffuserve.api import routes_web
+from diffuserve.app import create_app
+from diffuserve.config import Settings
+from diffuserve.engine.schedulers import SCHEDULER_NAMES
+from diffuserve.engine.types import Mode
+from tests.service_helpers import free_port
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """A real app under uvicorn, with API keys required (not open mode) and no models: the page needs neither."""
+    port = free_port()
+    settings = Settings(data_dir=tmp_path_factory.mktemp("web"), port=port, demo_models=False, shutdown_timeout_s=5)
+    app = create_app(settings)
+    if not any(getattr(r, "path", None) == "/" for r in app.routes):  # until app.py includes the router
+        app.include_router(routes_web.router)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
+        time.sleep(0.05)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_root_serves_the_page_with_its_script_and_style(web: httpx.Client) -> None:
+    response = web.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    html = response.text
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert '<script type="module" src="/web/app.js"></script>' in html
+    assert '<link rel="stylesheet" href="/web/style.css">' in html
+    assert "random weights" in html
+
+
+def test_the_page_needs_no_credentials_while_the_api_does(web: httpx.Client) -> None:
+    assert web.get("/").status_code == 200
+    assert web.get("/web/app.js").status_code == 200
+    assert web.get("/v1/models").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("app.js", "text/javascript; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+        ("index.html", "text/html; charset=utf-8"),
+    ],
+)
+def test_static_files_have_their_content_types(web: httpx.Client, name: str, content_type: str) -> None:
+    response = web.get(f"/web/{name}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.content == (routes_web.WEB_DIR / name).read_bytes()
+
+
+def test_every_file_the_page_links_is_served(web: httpx.Client) -> None:
+    links = re.findall(r'(?:src|href)="(/web/[^"]+)"', web.get("/").text)
+    assert sorted(links) == ["/web/app.js", "/web/style.css"]
+    for link in links:
+        assert web.get(link).status_code == 200, link
+
+
+def test_head_requests(web: httpx.Client) -> None:
+    response = web.head("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    "path", ["/web/nope.js", "/web/%2E%2E", "/web/..%2Fapp.py", "/web/%2E%2E%2Fapi%2Froutes_web.py"]
+)
+def test_unknown_or_outside_files_are_not_found(web: httpx.Client, path: str) -> None:
+    response = web.get(path)
+    assert response.status_code == 404
+    assert response.json()["reason"] == "not_found"
+
+
+def test_only_listed_kinds_of_files_are_served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "notes.txt").write_text("private")
+    (tmp_path / "app.js").write_text("// js")
+    monkeypatch.setattr(routes_web, "WEB_DIR", tmp_path)
+    assert Path(routes_web.static_file("app.js").path) == tmp_path / "app.js"
+    with pytest.raises(routes_web.NotFound):
+        routes_web.static_file("notes.txt")
+
+
+def test_the_page_is_not_in_the_api_schema(web: httpx.Client) -> None:
+    paths = web.get("/openapi.json").json()["paths"]
+    assert "/" not in paths
+    assert not any(p.startswith("/web") for p in paths)
+
+
+def test_the_script_knows_the_schedulers_and_the_mode_paths() -> None:
+    """The page lists the schedulers itself (the OpenAPI body does not enumerate them) and turns a model's
+    capability into the generate path by replacing `_` with `-`."""
+    script = (routes_web.WEB_DIR / "app.js").read_text()
+    listed = re.search(r"const SCHEDULERS = \[(.*?)\];", script, re.S)
+    assert listed is not None
+    assert tuple(re.findall(r"'(\w+)'", listed.group(1))) == SCHEDULER_NAMES
+    assert all(mode.capability.replace("_", "-") == mode.value for mode in Mode)

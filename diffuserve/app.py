@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from diffuserve import __version__
-from diffuserve.api import routes_assets, routes_generate, routes_imagepipeline, routes_jobs, routes_models
+from diffuserve.api import (
+    routes_assets,
+    routes_generate,
+    routes_imagepipeline,
+    routes_jobs,
+    routes_models,
+    routes_web,
+)
 from diffuserve.api.errors import install_error_handlers
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
@@ -146,7 +153,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (routes_generate, routes_jobs, routes_assets, routes_models, routes_imagepipeline):
+    for module in (routes_generate, routes_jobs, routes_assets, routes_models, routes_imagepipeline, routes_web):
         app.include_router(module.router)
     mount_mcp(app, settings)
     return app

@@ -17,6 +17,7 @@ from diffuserve.app import create_app
 from diffuserve.config import Settings
 from diffuserve.engine.schedulers import SCHEDULER_NAMES
 from diffuserve.engine.types import Mode
+from diffuserve.errors import NotFound
 from tests.service_helpers import free_port
 
 
@@ -103,7 +104,7 @@ def test_only_listed_kinds_of_files_are_served(tmp_path: Path, monkeypatch: pyte
     (tmp_path / "app.js").write_text("// js")
     monkeypatch.setattr(routes_web, "WEB_DIR", tmp_path)
     assert Path(routes_web.static_file("app.js").path) == tmp_path / "app.js"
-    with pytest.raises(routes_web.NotFound):
+    with pytest.raises(NotFound):
         routes_web.static_file("notes.txt")
 
 

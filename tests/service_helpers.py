@@ -24,7 +24,8 @@ from diffuserve.app import create_app
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "scenario-openapi-subset.json"
+# A copy of shared/spec/scenario-openapi-subset.json (Scenario's Swagger 2.0 definitions), kept in the repo.
+SPEC = Path(__file__).resolve().parent / "spec" / "scenario-openapi-subset.json"
 TERMINAL = {"success", "failure", "canceled"}
 
 

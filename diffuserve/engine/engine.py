@@ -130,7 +130,8 @@ class Engine:
     def _request_pipeline(self, entry: LoadedModel, resolved: ResolvedRequest) -> DiffusionPipeline:
         cls = pipeline_class(entry.spec.type.family, resolved.request.mode)
         scheduler = make_scheduler(resolved.scheduler, entry.pipe.scheduler.config)
-        pipe = cls.from_pipe(entry.pipe, scheduler=scheduler)
+        # from_pipe casts the shared components to `dtype`, float32 unless told: keep the loaded dtype.
+        pipe = cls.from_pipe(entry.pipe, scheduler=scheduler, dtype=self.dtype)
         pipe.set_progress_bar_config(disable=True)
         return pipe
 

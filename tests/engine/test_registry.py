@@ -122,3 +122,31 @@ def test_cache_evicts_the_least_recently_used_model_under_its_budget(tmp_path: P
     engine.cache.get(sdxl)
     assert engine.cache.loaded() == [("tiny-sdxl", "base")]
     assert not engine.cache.is_loaded(sd15)
+
+
+def test_a_hub_model_that_cannot_be_fetched_fails_fast_with_a_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    registry = Registry(tmp_path / "models.yaml")
+    registry.add(
+        ModelSpec(id="hub", name="hub", type=ModelType.SD15, source=ModelSource(kind="hub", path="nobody/no-model"))
+    )
+    engine = Engine(registry, Settings(data_dir=tmp_path))
+    with pytest.raises(ModelLoadError) as caught:
+        engine.generate(GenerationRequest(Mode.TXT2IMG, "hub", "x", width=64, height=64, num_inference_steps=1))
+    assert "could not load hub nobody/no-model" in caught.value.message
+    assert "offline?" in caught.value.message
+
+
+def test_device_and_dtype_are_picked_automatically_and_can_be_overridden(tmp_path: Path, registry: Registry) -> None:
+    auto = Engine(registry, Settings(data_dir=tmp_path))
+    assert (auto.device.type, auto.dtype) == ("cpu", torch.float32)  # no accelerator on the test machines
+    bf16 = Engine(registry, Settings(data_dir=tmp_path, device="cpu", dtype="bfloat16"))
+    result = bf16.generate(
+        GenerationRequest(Mode.TXT2IMG, "tiny-sd15", "x", width=64, height=64, num_inference_steps=1)
+    )
+    loaded = bf16.cache.get(registry.get("tiny-sd15"))
+    # The per-request pipelines (from_pipe) must not cast the shared weights back to float32.
+    assert loaded.pipe.unet.dtype == loaded.pipe.text_encoder.dtype == loaded.pipe.vae.dtype == torch.bfloat16
+    assert result.images[0].image.size == (64, 64)

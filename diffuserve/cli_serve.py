@@ -79,18 +79,3 @@ def add_serve_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     c.add_argument("--json", action="store_true", help='print {"key", "secret"} as JSON')
     c.add_argument("--data-dir", default=keep, help="data folder")
     c.set_defaults(func=cmd_keys_create)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (python -m diffuserve.cli_serve serve ...), used by tests that run a real process."""
-    parser = argparse.ArgumentParser(prog="diffuserve")
-    parser.add_argument("--data-dir", default=None)
-    add_serve_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -71,7 +71,7 @@ def test_keys_create_prints_a_working_key_stored_hashed(tmp_path: Path, engine: 
         [
             sys.executable,
             "-m",
-            "diffuserve.cli_serve",
+            "diffuserve.cli",
             "--data-dir",
             str(tmp_path),
             "keys",

@@ -17,7 +17,9 @@ from diffuserve.app import open_database
 from diffuserve.config import Settings
 from diffuserve.engine.registry import ModelSpec
 from diffuserve.service.keys import KeyService
+from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.key_repository import KeyRepository
+from diffuserve.storage.records import JobStatus
 from tests.service_helpers import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,13 +35,13 @@ SLOW = {**QUICK, "prompt": "during the crash", "numInferenceSteps": 20, "numSamp
 
 
 @contextmanager
-def serve(data_dir: Path, demo_root: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "DIFFUSERVE_DEMO_MODELS_DIR": str(demo_root), "PYTHONPATH": str(REPO)}
+def serve(data_dir: Path, demo_root: Path, port: int, **env_extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "DIFFUSERVE_DEMO_MODELS_DIR": str(demo_root), "PYTHONPATH": str(REPO), **env_extra}
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "diffuserve.cli_serve",
+            "diffuserve.cli",
             "--data-dir",
             str(data_dir),
             "serve",
@@ -96,3 +98,36 @@ def test_jobs_queued_or_running_at_a_kill_complete_after_restart(
     history = [h["status"] for h in jobs[0]["statusHistory"]]
     if "success" not in history[:-1]:  # it was still running at the kill: queued again, then re-run
         assert history.count("queued") == 2, history
+
+
+def test_a_graceful_shutdown_puts_the_running_job_back_in_the_queue_and_a_restart_runs_it(
+    tmp_path: Path, demo_root: Path, demo_specs: list[ModelSpec]
+) -> None:
+    db = open_database(Settings(data_dir=tmp_path))
+    key = KeyService(KeyRepository(db)).create()
+    db.close()
+    port = free_port()
+    auth = (key.key, key.secret)
+    long_job = {**QUICK, "prompt": "at shutdown", "numInferenceSteps": 150, "width": 256, "height": 256}
+    with serve(tmp_path, demo_root, port, DIFFUSERVE_SHUTDOWN_TIMEOUT_S="0.2") as process:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c:
+            job_id = c.post("/v1/generate/txt2img", json=long_job).json()["job"]["jobId"]
+            deadline = time.monotonic() + 60
+            while c.get(f"/v1/jobs/{job_id}").json()["job"]["progress"] <= 0:
+                assert time.monotonic() < deadline, "the job did not start"
+                time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)  # uvicorn shuts down gracefully, then re-raises SIGTERM (exit status -15)
+    db = open_database(Settings(data_dir=tmp_path))
+    try:
+        stopped = JobRepository(db).get(job_id)
+    finally:
+        db.close()
+    assert stopped.status is JobStatus.QUEUED
+    with (
+        serve(tmp_path, demo_root, port),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c,
+    ):
+        job = wait_for(c, job_id, timeout_s=300)
+    assert job["status"] == "success"
+    assert [h["status"] for h in job["statusHistory"]].count("queued") == 2

@@ -142,7 +142,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         app.state.container = container
         app.state.services = container.services
         try:
-            yield
+            async with mcp_endpoint.lifespan():  # MCP sessions start after the services and end before them
+                yield
         finally:
             await asyncio.to_thread(container.close)
 
@@ -155,5 +156,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (routes_generate, routes_jobs, routes_assets, routes_models, routes_imagepipeline, routes_web):
         app.include_router(module.router)
-    mount_mcp(app, settings)
+    mcp_endpoint = mount_mcp(app, settings)
     return app

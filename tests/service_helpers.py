@@ -58,6 +58,11 @@ class RunningService:
     def services(self) -> Any:
         return self.app.state.services
 
+    @property
+    def mcp_url(self) -> str:
+        """The streamable-HTTP MCP endpoint that create_app mounts."""
+        return f"{self.base_url}/mcp"
+
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -104,11 +103,7 @@ class McpHttpEndpoint:
 
 
 def mount_mcp(app: FastAPI, settings: Settings, *, path: str = MCP_PATH) -> McpHttpEndpoint:
-    """Serves MCP at `path` and runs its session manager inside the app's lifespan (after the container is
-    built, before it is closed). Calling it again on the same app changes nothing."""
-    existing: McpHttpEndpoint | None = getattr(app.state, "mcp_endpoint", None)
-    if existing is not None:
-        return existing
+    """Serves MCP at `path`; the app's lifespan must run `endpoint.lifespan()` once its services exist."""
 
     def services() -> Services:
         found: Services = app.state.services
@@ -116,13 +111,4 @@ def mount_mcp(app: FastAPI, settings: Settings, *, path: str = MCP_PATH) -> McpH
 
     endpoint = McpHttpEndpoint(services, settings)
     app.router.routes.append(Route(path, endpoint=endpoint, methods=["GET", "POST", "DELETE"]))
-    outer = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(the_app: Any) -> AsyncIterator[Any]:
-        async with outer(the_app) as state, endpoint.lifespan():
-            yield state
-
-    app.router.lifespan_context = lifespan
-    app.state.mcp_endpoint = endpoint
     return endpoint

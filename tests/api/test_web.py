@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from diffuserve.api import routes_web
-from diffuserve.app import create_app
-from diffuserve.config import Settings
+from diffuserve.engine.engine import Engine
 from diffuserve.engine.schedulers import SCHEDULER_NAMES
 from diffuserve.engine.types import Mode
 from diffuserve.errors import NotFound
-from tests.service_helpers import free_port
+from tests.service_helpers import run_service
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """A real app under uvicorn, with API keys required (not open mode) and no models: the page needs neither."""
-    port = free_port()
-    settings = Settings(data_dir=tmp_path_factory.mktemp("web"), port=port, demo_models=False, shutdown_timeout_s=5)
-    app = create_app(settings)
-    if not any(getattr(r, "path", None) == "/" for r in app.routes):  # until app.py includes the router
-        app.include_router(routes_web.router)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.05)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(30)
+def web(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[httpx.Client]:
+    """The real app under uvicorn, with API keys required (not open mode): the page itself needs none."""
+    with run_service(tmp_path_factory.mktemp("web"), engine) as service, service.client() as client:
+        yield client
 
 
 def test_root_serves_the_page_with_its_script_and_style(web: httpx.Client) -> None:

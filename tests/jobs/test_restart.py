@@ -71,14 +71,21 @@ def serve(data_dir: Path, demo_root: Path, port: int, **env_extra: str) -> Itera
             process.wait(30)
 
 
+def new_key(data_dir: Path) -> tuple[str, str]:
+    """An API key for a server that is not running yet, as `diffuserve keys create` makes one."""
+    db = open_database(Settings(data_dir=data_dir))
+    try:
+        key = KeyService(KeyRepository(db)).create()
+    finally:
+        db.close()
+    return key.key, key.secret
+
+
 def test_jobs_queued_or_running_at_a_kill_complete_after_restart(
     tmp_path: Path, demo_root: Path, demo_specs: list[ModelSpec]
 ) -> None:
-    db = open_database(Settings(data_dir=tmp_path))
-    key = KeyService(KeyRepository(db)).create()
-    db.close()
+    auth = new_key(tmp_path)
     port = free_port()
-    auth = (key.key, key.secret)
     with serve(tmp_path, demo_root, port) as process:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c:
             slow = c.post("/v1/generate/txt2img", json=SLOW).json()["job"]["jobId"]
@@ -103,11 +110,8 @@ def test_jobs_queued_or_running_at_a_kill_complete_after_restart(
 def test_a_graceful_shutdown_puts_the_running_job_back_in_the_queue_and_a_restart_runs_it(
     tmp_path: Path, demo_root: Path, demo_specs: list[ModelSpec]
 ) -> None:
-    db = open_database(Settings(data_dir=tmp_path))
-    key = KeyService(KeyRepository(db)).create()
-    db.close()
+    auth = new_key(tmp_path)
     port = free_port()
-    auth = (key.key, key.secret)
     long_job = {**QUICK, "prompt": "at shutdown", "numInferenceSteps": 150, "width": 256, "height": 256}
     with serve(tmp_path, demo_root, port, DIFFUSERVE_SHUTDOWN_TIMEOUT_S="0.2") as process:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=auth, timeout=30) as c:

@@ -7,16 +7,17 @@ from collections.abc import Iterator
 import pytest
 
 from diffuserve.engine.engine import Engine
-from tests.mcp.helpers import McpService, basic, run_mcp_service
+from tests.mcp.helpers import basic
+from tests.service_helpers import RunningService, run_service
 
 
 @pytest.fixture(scope="session")
-def mcp_service(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[McpService]:
-    with run_mcp_service(tmp_path_factory.mktemp("mcp-service"), engine) as running:
+def mcp_service(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Iterator[RunningService]:
+    with run_service(tmp_path_factory.mktemp("mcp-service"), engine) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-def mcp_headers(mcp_service: McpService) -> dict[str, str]:
+def mcp_headers(mcp_service: RunningService) -> dict[str, str]:
     key = mcp_service.services.keys.create()
     return basic(key.key, key.secret)

@@ -4,61 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx2
-import uvicorn
 from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, ImageContent, TextContent
 
-from diffuserve.app import create_app
-from diffuserve.config import Settings
-from diffuserve.engine.engine import Engine
-from diffuserve.mcp.http import mount_mcp
-from tests.service_helpers import free_port, open_png
-
-
-@dataclass
-class McpService:
-    base_url: str
-    app: Any
-
-    @property
-    def url(self) -> str:
-        return f"{self.base_url}/mcp"
-
-    @property
-    def services(self) -> Any:
-        return self.app.state.services
-
-
-@contextmanager
-def run_mcp_service(data_dir: Path, engine: Engine, **overrides: Any) -> Iterator[McpService]:
-    """The real app, /mcp mounted, under uvicorn on 127.0.0.1 in a thread, sharing the session's engine."""
-    port = free_port()
-    settings = Settings(data_dir=data_dir, port=port, demo_models=False, shutdown_timeout_s=5, **overrides)
-    app = create_app(settings, engine=engine)
-    mount_mcp(app, settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield McpService(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(30)
+from tests.service_helpers import open_png
 
 
 def basic(key: str, secret: str) -> dict[str, str]:

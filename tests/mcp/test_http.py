@@ -11,17 +11,15 @@ import pytest
 
 from diffuserve.engine.engine import Engine
 from tests.mcp.helpers import (
-    McpService,
     ProgressLog,
     assert_preview_images,
     basic,
     http_session,
     payload,
     previews,
-    run_mcp_service,
     text_of,
 )
-from tests.service_helpers import data_url, mask, picture
+from tests.service_helpers import RunningService, data_url, mask, picture, run_service
 
 TINY = {"modelId": "tiny-sd15", "prompt": "a red fox", "width": 64, "height": 64, "numInferenceSteps": 2}
 GENERATE_MODES = ["txt2img", "txt2img-ip-adapter", "img2img", "img2img-ip-adapter", "inpaint", "inpaint-ip-adapter"]
@@ -38,9 +36,9 @@ def arguments_for(mode: str, image: str, mask_image: str, reference: str, **extr
     return {**args, **extra}
 
 
-def call(service: McpService, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> Any:
+def call(service: RunningService, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> Any:
     async def run() -> Any:
-        async with http_session(service.url, headers) as client:
+        async with http_session(service.mcp_url, headers) as client:
             return await client.call_tool(tool, arguments)
 
     return anyio.run(run)
@@ -48,13 +46,13 @@ def call(service: McpService, headers: dict[str, str], tool: str, arguments: dic
 
 @pytest.mark.parametrize("mode", GENERATE_MODES)
 def test_each_generate_tool_waits_and_returns_previews_urls_and_progress(
-    mcp_service: McpService, mcp_headers: dict[str, str], mode: str
+    mcp_service: RunningService, mcp_headers: dict[str, str], mode: str
 ) -> None:
     progress = ProgressLog()
     args = arguments_for(mode, data_url(picture()), data_url(mask()), data_url(picture(seed=3)), numSamples=2)
 
     async def run() -> Any:
-        async with http_session(mcp_service.url, mcp_headers) as client:
+        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
             return await client.call_tool(f"post-{mode}-inferences", args, progress_callback=progress)
 
     result = anyio.run(run)
@@ -72,12 +70,12 @@ def test_each_generate_tool_waits_and_returns_previews_urls_and_progress(
 
 
 def test_wait_zero_returns_the_queued_job_and_get_job_id_waits_for_the_images(
-    mcp_service: McpService, mcp_headers: dict[str, str]
+    mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
     progress = ProgressLog()
 
     async def run() -> tuple[Any, Any]:
-        async with http_session(mcp_service.url, mcp_headers) as client:
+        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
             queued = await client.call_tool("post-txt2img-inferences", {**TINY, "waitSeconds": 0})
             job_id = payload(queued)["job"]["jobId"]
             done = await client.call_tool(
@@ -95,10 +93,10 @@ def test_wait_zero_returns_the_queued_job_and_get_job_id_waits_for_the_images(
 
 
 def test_a_job_is_canceled_through_the_tool_and_a_second_cancel_is_a_tool_error(
-    mcp_service: McpService, mcp_headers: dict[str, str]
+    mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
     async def run() -> tuple[Any, Any, Any]:
-        async with http_session(mcp_service.url, mcp_headers) as client:
+        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
             started = await client.call_tool(
                 "post-txt2img-inferences", {**TINY, "numInferenceSteps": 150, "numSamples": 8, "waitSeconds": 0}
             )
@@ -116,7 +114,7 @@ def test_a_job_is_canceled_through_the_tool_and_a_second_cancel_is_a_tool_error(
 
 
 def test_bad_input_is_a_tool_error_with_the_rest_reason_and_message(
-    mcp_service: McpService, mcp_headers: dict[str, str]
+    mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
     body = {**TINY, "image": data_url(picture()), "strength": 5}
     with httpx.Client(base_url=mcp_service.base_url, headers=mcp_headers) as rest:
@@ -142,14 +140,16 @@ def test_bad_input_is_a_tool_error_with_the_rest_reason_and_message(
     ],
 )
 def test_refusals_are_tool_errors_never_crashes(
-    mcp_service: McpService, mcp_headers: dict[str, str], tool: str, arguments: dict[str, Any], reason: str
+    mcp_service: RunningService, mcp_headers: dict[str, str], tool: str, arguments: dict[str, Any], reason: str
 ) -> None:
     result = call(mcp_service, mcp_headers, tool, arguments)
     assert result.is_error
     assert text_of(result).startswith(f"{reason}: "), text_of(result)
 
 
-def test_dry_run_prices_the_request_and_creates_nothing(mcp_service: McpService, mcp_headers: dict[str, str]) -> None:
+def test_dry_run_prices_the_request_and_creates_nothing(
+    mcp_service: RunningService, mcp_headers: dict[str, str]
+) -> None:
     before = mcp_service.services.jobs.list(page_size=200)["jobs"]
     result = call(mcp_service, mcp_headers, "post-txt2img-inferences", {**TINY, "numSamples": 3, "dryRun": True})
     assert not result.is_error
@@ -157,9 +157,9 @@ def test_dry_run_prices_the_request_and_creates_nothing(mcp_service: McpService,
     assert mcp_service.services.jobs.list(page_size=200)["jobs"] == before
 
 
-def test_upload_then_read_list_and_look_at_the_asset(mcp_service: McpService, mcp_headers: dict[str, str]) -> None:
+def test_upload_then_read_list_and_look_at_the_asset(mcp_service: RunningService, mcp_headers: dict[str, str]) -> None:
     async def run() -> tuple[Any, Any, Any]:
-        async with http_session(mcp_service.url, mcp_headers) as client:
+        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
             stored = await client.call_tool("post-asset", {"name": "sketch.png", "image": data_url(picture(96))})
             asset_id = payload(stored)["asset"]["id"]
             one = await client.call_tool("get-assets-by-asset-id", {"assetId": asset_id})
@@ -174,9 +174,9 @@ def test_upload_then_read_list_and_look_at_the_asset(mcp_service: McpService, mc
     assert asset["id"] in [a["id"] for a in payload(listed)["assets"]]
 
 
-def test_models_and_jobs_can_be_read(mcp_service: McpService, mcp_headers: dict[str, str]) -> None:
+def test_models_and_jobs_can_be_read(mcp_service: RunningService, mcp_headers: dict[str, str]) -> None:
     async def run() -> tuple[Any, Any, Any]:
-        async with http_session(mcp_service.url, mcp_headers) as client:
+        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
             models = await client.call_tool("get-models", {})
             model = await client.call_tool("get-models-by-model-id", {"modelId": "tiny-sd15"})
             jobs = await client.call_tool("get-jobs", {"pageSize": 5})
@@ -193,7 +193,7 @@ def test_models_and_jobs_can_be_read(mcp_service: McpService, mcp_headers: dict[
     [({}, "missing_credentials"), (basic("api_nope", "wrong"), "invalid_credentials")],
 )
 def test_without_a_valid_key_mcp_is_refused_with_401(
-    mcp_service: McpService, headers: dict[str, str], reason: str
+    mcp_service: RunningService, headers: dict[str, str], reason: str
 ) -> None:
     initialize = {
         "jsonrpc": "2.0",
@@ -202,12 +202,12 @@ def test_without_a_valid_key_mcp_is_refused_with_401(
         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
     }
     accept = {"Accept": "application/json, text/event-stream", **headers}
-    answer = httpx.post(mcp_service.url, json=initialize, headers=accept)
+    answer = httpx.post(mcp_service.mcp_url, json=initialize, headers=accept)
     assert answer.status_code == 401
     assert answer.json()["reason"] == reason
 
     async def open_session() -> None:
-        async with http_session(mcp_service.url, headers) as client:
+        async with http_session(mcp_service.mcp_url, headers) as client:
             await client.list_tools()
 
     with pytest.raises(Exception):  # noqa: B017 - the SDK's error type for an HTTP 401 is not the point here
@@ -215,7 +215,7 @@ def test_without_a_valid_key_mcp_is_refused_with_401(
 
 
 def test_local_file_paths_are_never_read_over_http(
-    mcp_service: McpService, mcp_headers: dict[str, str], tmp_path: Path
+    mcp_service: RunningService, mcp_headers: dict[str, str], tmp_path: Path
 ) -> None:
     existing = tmp_path / "real.png"
     picture().save(existing)
@@ -224,6 +224,6 @@ def test_local_file_paths_are_never_read_over_http(
 
 
 def test_open_mode_serves_loopback_clients_without_a_key(tmp_path: Path, engine: Engine) -> None:
-    with run_mcp_service(tmp_path, engine, open_mode=True) as open_service:
+    with run_service(tmp_path, engine, open_mode=True) as open_service:
         result = call(open_service, {}, "get-models-by-model-id", {"modelId": "tiny-sd15"})
     assert not result.is_error and payload(result)["model"]["id"] == "tiny-sd15"

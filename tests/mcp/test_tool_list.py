@@ -9,7 +9,8 @@ import pytest
 from mcp_types import Tool
 
 from diffuserve.engine.schedulers import SCHEDULER_NAMES
-from tests.mcp.helpers import McpService, http_session
+from tests.mcp.helpers import http_session
+from tests.service_helpers import RunningService
 
 TOOL_NAMES = {
     "post-txt2img-inferences",
@@ -43,9 +44,9 @@ REQUIRED = {
 
 
 @pytest.fixture(scope="module")
-def tools(mcp_service: McpService, mcp_headers: dict[str, str]) -> dict[str, Tool]:
+def tools(mcp_service: RunningService, mcp_headers: dict[str, str]) -> dict[str, Tool]:
     async def run() -> list[Tool]:
-        async with http_session(mcp_service.url, mcp_headers) as client:
+        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
             return (await client.list_tools()).tools
 
     return {tool.name: tool for tool in anyio.run(run)}

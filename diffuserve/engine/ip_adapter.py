@@ -119,9 +119,15 @@ class IpAdapters:
             if state.get("ip") != wanted:
                 weights = self._weights_for(ip_set.weights)
                 names = [f"ip_adapter_{i}" for i in range(len(scales))]
-                pipe.load_ip_adapter(
-                    [weights] * len(scales), subfolder=None, weight_name=names, image_encoder_folder=None
-                )
+                try:
+                    pipe.load_ip_adapter(
+                        [weights] * len(scales), subfolder=None, weight_name=names, image_encoder_folder=None
+                    )
+                except (RuntimeError, ValueError, KeyError) as exc:
+                    pipe.unload_ip_adapter()  # a half-loaded adapter must not reach the next request
+                    raise ModelLoadError(
+                        f"IP-Adapter weights {ip_set.weights} do not fit this model: {str(exc).splitlines()[0]}"
+                    ) from exc
                 pipe.unet.to(self.device)
                 state["ip"] = wanted
             pipe.set_ip_adapter_scale(self._scale_config(pipe, ip_set, scales))

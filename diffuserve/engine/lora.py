@@ -60,6 +60,8 @@ class Loras:
                 try:
                     pipe.load_lora_weights(_read_lora(model), adapter_name=name)
                 except (ValueError, KeyError, RuntimeError) as exc:
+                    if name in pipe.get_list_adapters().get("unet", []):
+                        pipe.delete_adapters(name)  # a half-loaded LoRA must not reach the next request
                     raise ModelLoadError(
                         f"LoRA {model.id!r} does not fit this model: {str(exc).splitlines()[0]}"
                     ) from exc

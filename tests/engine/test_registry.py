@@ -12,7 +12,7 @@ from safetensors.torch import save_file
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
 from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
-from diffuserve.engine.types import GenerationRequest, IpAdapterType, Mode
+from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, ModelLoadError, NotFound
 
 
@@ -150,3 +150,35 @@ def test_device_and_dtype_are_picked_automatically_and_can_be_overridden(tmp_pat
     # The per-request pipelines (from_pipe) must not cast the shared weights back to float32.
     assert loaded.pipe.unet.dtype == loaded.pipe.text_encoder.dtype == loaded.pipe.vae.dtype == torch.bfloat16
     assert result.images[0].image.size == (64, 64)
+
+
+def test_adapters_that_do_not_fit_fail_cleanly_and_leave_the_model_untouched(
+    tmp_path: Path, registry: Registry, engine: Engine
+) -> None:
+    """An SDXL IP-Adapter or LoRA registered on an SD 1.5 model fails with a message; later requests are unharmed."""
+    base = registry.get("tiny-sd15")
+    sdxl = registry.get("tiny-sdxl")
+    local = Registry(tmp_path / "models.yaml")
+    local.add(base.model_copy(update={"ip_adapters": {IpAdapterType.STYLE: sdxl.ip_adapters[IpAdapterType.STYLE]}}))
+    wrong_lora = registry.get("tiny-sdxl-lora").model_copy(
+        update={"id": "xl-lora-on-sd15", "type": ModelType.SD15_LORA, "compliant_model_ids": ("tiny-sd15",)}
+    )
+    local.add(wrong_lora)
+    mismatched = Engine(local, Settings(data_dir=tmp_path))
+    plain = GenerationRequest(Mode.TXT2IMG, "tiny-sd15", "x", width=64, height=64, num_inference_steps=2, seed=3)
+    with pytest.raises(ModelLoadError, match="do not fit this model"):
+        mismatched.generate(
+            GenerationRequest(
+                Mode.TXT2IMG_IP_ADAPTER,
+                "tiny-sd15",
+                "x",
+                width=64,
+                height=64,
+                num_inference_steps=2,
+                ip_adapter_images=(Image.new("RGB", (32, 32), "white"),),
+            )
+        )
+    with pytest.raises(ModelLoadError, match="does not fit this model"):
+        mismatched.generate(GenerationRequest(**{**plain.__dict__, "concepts": (Concept("xl-lora-on-sd15", 1.0),)}))
+    after = mismatched.generate(plain).images[0].image
+    assert after.tobytes() == engine.generate(plain).images[0].image.tobytes()

@@ -67,7 +67,7 @@ def _validation(_request: Request, exc: Exception) -> JSONResponse:
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
     field = _location(first.get("loc", ("body",)))
     if first.get("type") == "json_invalid":
-        message = "the body is not valid JSON"
+        field, message = "body", "the body is not valid JSON"
     elif first.get("type") in ("dict_type", "model_attributes_type"):
         message = f"{field} must be a JSON object"
     else:

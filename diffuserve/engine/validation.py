@@ -61,7 +61,12 @@ def resolve_model(registry: Registry, request: GenerationRequest) -> tuple[Model
 
 def _check_range(field: str, value: float, low: float, high: float, what: str = "a number") -> None:
     if not low <= value <= high:
-        raise InvalidRequest(f"{field} must be {what} in [{low:g}, {high:g}], got {value:g}", field=field)
+        raise InvalidRequest(f"{field} must be {what} in [{_num(low)}, {_num(high)}], got {_num(value)}", field=field)
+
+
+def _num(value: float) -> str:
+    """Integers exactly (seeds are long), other numbers short."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _check_size(field: str, value: int, limits: TypeLimits, model_type: ModelType) -> None:

@@ -63,7 +63,13 @@ def decode_image(data: bytes, *, field_name: str) -> Image.Image:
                 reason="image_too_large",
             )
         image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise InvalidRequest(
+            f"{field_name} has too many pixels; at most {MAX_PIXELS} are allowed",
+            field=field_name,
+            reason="image_too_large",
+        ) from exc
+    except (UnidentifiedImageError, OSError) as exc:
         raise InvalidRequest(
             f"{field_name} is not a readable image (PNG, JPEG or WebP expected)",
             field=field_name,

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.api.test_generate_modes import body_for
 from tests.service_helpers import assert_matches, data_url, picture, wait_for
@@ -97,7 +98,8 @@ def test_unknown_ids_are_404(client: httpx.Client, mode: str, changes: dict[str,
 
 def test_malformed_json_and_non_object_bodies_are_400(client: httpx.Client) -> None:
     bad = client.post("/v1/generate/txt2img", content=b"{not json", headers={"content-type": "application/json"})
-    assert bad.status_code == 400 and bad.json()["reason"] == "invalid_request"
+    assert bad.status_code == 400
+    assert bad.json() == {"reason": "invalid_request", "message": "the body is not valid JSON", "field": "body"}
     listed = client.post("/v1/generate/txt2img", json=[1, 2])
     assert listed.status_code == 400 and "message" in listed.json()
     assert client.post("/v1/generate/outpaint", json=body_for("txt2img")).status_code == 404
@@ -155,3 +157,19 @@ def test_dry_run_answers_269_with_the_cost_and_creates_nothing(client: httpx.Cli
     assert real["creativeUnitsCost"] == 3
     # Broken requests fail in a dry run too.
     assert client.post("/v1/generate/img2img", params={"dryRun": "1"}, json={**body, "width": 3}).status_code == 400
+
+
+def test_an_image_with_too_many_pixels_is_refused_before_decoding(client: httpx.Client) -> None:
+    # 30000x30000 one-bit pixels compress to a few kB: a decompression bomb for a naive decoder.
+    bomb = data_url(Image.new("1", (30000, 30000)))
+    response = client.post("/v1/generate/img2img", json={**body_for("img2img"), "image": bomb})
+    assert response.status_code == 400
+    assert response.json()["reason"] == "image_too_large" and response.json()["field"] == "image"
+
+
+def test_a_seed_out_of_range_is_named_exactly(client: httpx.Client) -> None:
+    response = client.post("/v1/generate/txt2img", json={**body_for("txt2img"), "seed": "18446744073709551615"})
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "seed must be an integer in [0, 9223372036854775679], got 18446744073709551615"
+    )

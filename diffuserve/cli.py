@@ -17,7 +17,7 @@ from diffuserve.config import Settings
 from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
 from diffuserve.engine.schedulers import SCHEDULER_NAMES
 from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
-from diffuserve.errors import DiffuserveError
+from diffuserve.errors import DiffuserveError, first_line
 from diffuserve.mcp.cli import add_mcp_command
 
 EXIT_USAGE = 2
@@ -25,11 +25,6 @@ EXIT_USAGE = 2
 
 class CliError(Exception):
     """A user mistake on the command line; printed as one line."""
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
-    return Settings(**overrides)
 
 
 def _registry(settings: Settings, *, demo: bool = True) -> Registry:
@@ -74,7 +69,7 @@ def _seed(text: str | None) -> int | None:
 def cmd_generate(args: argparse.Namespace) -> int:
     from diffuserve.engine.engine import Engine
 
-    settings = _settings(args)
+    settings = Settings.from_cli(args)
     request = GenerationRequest(
         mode=Mode(args.mode),
         model_id=args.model,
@@ -116,7 +111,7 @@ def _source(kind: str | None, path: str | None, config: str | None = None) -> Mo
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = Settings.from_cli(args)
     registry = _registry(settings)
     if args.action == "list":
         for m in registry.list():
@@ -248,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"diffuserve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # pydantic validation of a registry entry, an enum value
-        print(f"diffuserve: {str(exc).splitlines()[0]}", file=sys.stderr)
+        print(f"diffuserve: {first_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

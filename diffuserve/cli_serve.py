@@ -7,19 +7,10 @@ import json
 import logging
 import sys
 import webbrowser
-from pathlib import Path
-from typing import Any
 
 from diffuserve.config import Settings
 
 logger = logging.getLogger(__name__)
-
-
-def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if getattr(args, "data_dir", None):
-        values["data_dir"] = Path(args.data_dir)
-    return Settings(**values)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -27,7 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from diffuserve.app import create_app
 
-    settings = _settings(args, host=getattr(args, "host", None), port=getattr(args, "port", None))
+    settings = Settings.from_cli(args, host=getattr(args, "host", None), port=getattr(args, "port", None))
     if getattr(args, "open_mode", False):
         settings = settings.model_copy(update={"open_mode": True})
     app = create_app(settings)
@@ -44,7 +35,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     from diffuserve.service.keys import KeyService
     from diffuserve.storage.key_repository import KeyRepository
 
-    settings = _settings(args)
+    settings = Settings.from_cli(args)
     db = open_database(settings)
     try:
         key = KeyService(KeyRepository(db)).create()

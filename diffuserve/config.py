@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # Webhook delivery: attempts and the first backoff delay (doubles each retry).
     webhook_attempts: int = Field(default=5, ge=1)
     webhook_backoff_s: float = Field(default=1.0, ge=0)
+
+    @classmethod
+    def from_cli(cls, args: Any, **overrides: Any) -> Settings:
+        """The environment's settings with the command line's values on top (`--data-dir` and `overrides`;
+        options left out, None, change nothing)."""
+        values = {"data_dir": getattr(args, "data_dir", None), **overrides}
+        return cls(**{k: v for k, v in values.items() if v is not None})
 
     @property
     def resolved_registry_path(self) -> Path:

@@ -62,3 +62,8 @@ class GenerationCanceled(DiffuserveError):
     """The generation was stopped because its cancel flag was set."""
 
     reason = "canceled"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its class name when the message is empty."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

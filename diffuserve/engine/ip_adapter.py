@@ -19,7 +19,7 @@ from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
 from diffuserve.engine.loading import is_local, split_hub_ref
 from diffuserve.engine.registry import IpAdapterSet
-from diffuserve.errors import ModelLoadError
+from diffuserve.errors import ModelLoadError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def _local_file(ref: str, what: str) -> Path:
     try:
         return Path(hf_hub_download(repo, filename))
     except Exception as exc:  # network and hub errors have no common base class
-        raise ModelLoadError(f"{what} {ref}: could not download: {str(exc).splitlines()[0]}") from exc
+        raise ModelLoadError(f"{what} {ref}: could not download: {first_line(exc)}") from exc
 
 
 def read_adapter_weights(ref: str) -> StateDict:
@@ -88,7 +88,7 @@ class IpAdapters:
                     repo, sub = split_hub_ref(ref)
                     encoder = CLIPVisionModelWithProjection.from_pretrained(repo, subfolder=sub, dtype=self.dtype)
             except (OSError, ValueError) as exc:
-                raise ModelLoadError(f"image encoder {ref}: could not load: {str(exc).splitlines()[0]}") from exc
+                raise ModelLoadError(f"image encoder {ref}: could not load: {first_line(exc)}") from exc
             size = int(encoder.config.image_size)
             processor = CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
             self._encoders[ref] = (encoder.to(self.device), processor)
@@ -126,7 +126,7 @@ class IpAdapters:
                 except (RuntimeError, ValueError, KeyError) as exc:
                     pipe.unload_ip_adapter()  # a half-loaded adapter must not reach the next request
                     raise ModelLoadError(
-                        f"IP-Adapter weights {ip_set.weights} do not fit this model: {str(exc).splitlines()[0]}"
+                        f"IP-Adapter weights {ip_set.weights} do not fit this model: {first_line(exc)}"
                     ) from exc
                 pipe.unet.to(self.device)
                 state["ip"] = wanted

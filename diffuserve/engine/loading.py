@@ -20,7 +20,7 @@ from diffusers import (
 
 from diffuserve.engine.registry import ModelSource, ModelSpec
 from diffuserve.engine.types import Mode
-from diffuserve.errors import ModelLoadError
+from diffuserve.errors import ModelLoadError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def load_pipeline(
         if source.kind == "hub" or (source.kind == "single_file" and source.config is None):
             hint = " (offline? download it and register the local folder or pass a local config folder)"
         raise ModelLoadError(
-            f"model {model_id!r}: could not load {source.kind} {source.path}: {str(exc).splitlines()[0]}{hint}"
+            f"model {model_id!r}: could not load {source.kind} {source.path}: {first_line(exc)}{hint}"
         ) from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe

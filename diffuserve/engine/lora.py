@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from diffuserve.engine.loading import is_local, split_hub_ref
 from diffuserve.engine.registry import ModelSpec
-from diffuserve.errors import ModelLoadError
+from diffuserve.errors import ModelLoadError, first_line
 
 
 def adapter_name(model_id: str) -> str:
@@ -62,9 +62,7 @@ class Loras:
                 except (ValueError, KeyError, RuntimeError) as exc:
                     if name in pipe.get_list_adapters().get("unet", []):
                         pipe.delete_adapters(name)  # a half-loaded LoRA must not reach the next request
-                    raise ModelLoadError(
-                        f"LoRA {model.id!r} does not fit this model: {str(exc).splitlines()[0]}"
-                    ) from exc
+                    raise ModelLoadError(f"LoRA {model.id!r} does not fit this model: {first_line(exc)}") from exc
                 loaded.add(name)
             if loras:
                 pipe.enable_lora()

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from diffuserve.engine.types import IpAdapterType, Mode
-from diffuserve.errors import InvalidRequest, NotFound
+from diffuserve.errors import InvalidRequest, ModelLoadError, NotFound
 
 
 class ModelType(StrEnum):
@@ -113,7 +113,8 @@ class Registry:
             raw = yaml.safe_load(self.path.read_text()) or {}
             parsed = _RegistryFile.model_validate(raw)
         except (yaml.YAMLError, ValidationError) as exc:
-            raise InvalidRequest(f"registry file {self.path} is not valid: {exc}", reason="invalid_registry") from exc
+            # The server's own configuration is broken, not the request: a ModelLoadError (HTTP 500).
+            raise ModelLoadError(f"registry file {self.path} is not valid: {exc}", reason="invalid_registry") from exc
         self._models = {m.id: m for m in parsed.models}
         self._mtime = mtime
         return self._models

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from diffuserve.engine.registry import ModelSpec, ModelType, Registry
 from diffuserve.engine.schedulers import SCHEDULER_NAMES
-from diffuserve.engine.types import Concept, GenerationRequest, ResolvedRequest
+from diffuserve.engine.types import Concept, GenerationRequest, Mode, ResolvedRequest
 from diffuserve.errors import InvalidRequest, NotFound
 
 
@@ -57,6 +57,15 @@ def resolve_model(registry: Registry, request: GenerationRequest) -> tuple[Model
         field="modelId",
         reason="model_without_base",
     )
+
+
+def _check_capability(model: ModelSpec, mode: Mode) -> None:
+    if mode.capability not in model.capabilities:
+        raise InvalidRequest(
+            f"model {model.id!r} cannot run {mode.capability}; its capabilities are {list(model.capabilities)}",
+            field="modelId",
+            reason="unsupported_capability",
+        )
 
 
 def _check_range(field: str, value: float, low: float, high: float, what: str = "a number") -> None:
@@ -139,16 +148,12 @@ def validate(
     registry: Registry, request: GenerationRequest, default_scheduler: Callable[[ModelSpec], str]
 ) -> ResolvedRequest:
     """Check every rule and fill every default; raise InvalidRequest or NotFound on the first broken rule."""
+    _check_capability(registry.get(request.model_id), request.mode)  # a LoRA model id: its own capabilities
     model, request = resolve_model(registry, request)
+    _check_capability(model, request.mode)
     mode = request.mode
     limits = LIMITS[model.type.family]
 
-    if mode.capability not in model.capabilities:
-        raise InvalidRequest(
-            f"model {model.id!r} cannot run {mode.capability}; its capabilities are {list(model.capabilities)}",
-            field="modelId",
-            reason="unsupported_capability",
-        )
     if not request.prompt.strip():
         raise InvalidRequest("prompt must not be empty", field="prompt")
     _check_range("numSamples", request.num_samples, 1, MAX_SAMPLES, "an integer")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from diffuserve.config import Settings
 
@@ -16,8 +15,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from diffuserve.app import build_container
     from diffuserve.mcp.server import build_server
 
-    data_dir = getattr(args, "data_dir", None)
-    settings = Settings(data_dir=Path(data_dir)) if data_dir else Settings()
+    settings = Settings.from_cli(args)
     container = build_container(settings)
     try:
         logger.info("mcp serving on stdio data_dir=%s", settings.data_dir)

@@ -101,7 +101,9 @@ class CallOptions(BaseModel):
         "server sends progress notifications. If the job is still running when the time is up you get its "
         "jobId and status and should call get-job-id. 0 = answer at once with the queued job. Keep it below "
         "your client's request timeout (often 60 s).",
-        json_schema_extra=_bounds(0, MAX_WAIT_S),
+        ge=0,
+        le=MAX_WAIT_S,
+        allow_inf_nan=False,
     )
 
 
@@ -270,7 +272,7 @@ _JOB_WAIT_DOC = (
 class GetJobArguments(ToolArguments):
     jobId: str = Field(description="The job id (job_...) returned by a generate tool or get-jobs.")
     waitSeconds: float = Field(
-        default=DEFAULT_WAIT_S, description=_JOB_WAIT_DOC, json_schema_extra=_bounds(0, MAX_WAIT_S)
+        default=DEFAULT_WAIT_S, description=_JOB_WAIT_DOC, ge=0, le=MAX_WAIT_S, allow_inf_nan=False
     )
 
 

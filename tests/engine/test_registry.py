@@ -45,7 +45,7 @@ def test_hand_edits_are_picked_up_and_broken_files_are_reported(tmp_path: Path) 
     )
     assert registry.get("hand").type is ModelType.SDXL
     path.write_text("models:\n  - id: broken\n    type: sd-9\n")
-    with pytest.raises(InvalidRequest, match=r"registry file .* is not valid"):
+    with pytest.raises(ModelLoadError, match=r"registry file .* is not valid"):
         registry.list()
 
 

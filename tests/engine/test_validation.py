@@ -174,3 +174,9 @@ def test_a_model_without_the_mode_in_its_capabilities_is_refused(engine: Engine,
         registry.remove("tiny-sd15-bare")
         if any(m.id == "tiny-sd15-style" for m in registry.list()):
             registry.remove("tiny-sd15-style")
+
+
+def test_a_lora_model_id_offers_only_its_own_capabilities(engine: Engine) -> None:
+    with pytest.raises(InvalidRequest, match="model 'tiny-sd15-lora' cannot run txt2img_ip_adapter") as caught:
+        engine.validate(make(Mode.TXT2IMG_IP_ADAPTER, model_id="tiny-sd15-lora"))
+    assert caught.value.reason == "unsupported_capability"

@@ -137,6 +137,8 @@ def test_bad_input_is_a_tool_error_with_the_rest_reason_and_message(
         ("post-job-action-by-job-id", {"jobId": "job_nope", "action": "pause"}, "invalid_request"),
         ("get-models-by-model-id", {"modelId": "nope"}, "model_not_found"),
         ("post-asset", {"name": "x.png", "image": "~/x.png"}, "local_path_not_allowed"),
+        ("post-txt2img-inferences", {**TINY, "waitSeconds": 601}, "invalid_request"),  # above the schema's max
+        ("get-job-id", {"jobId": "job_nope", "waitSeconds": -1}, "invalid_request"),
     ],
 )
 def test_refusals_are_tool_errors_never_crashes(

@@ -26,7 +26,6 @@ lifespan).
             def upload(self, body: Mapping[str, Any]) -> dict       # POST /assets body (name, image:
                                                                     # base64 or data URL, hide, parentId)
                                                                     # -> {"asset": Asset}
-            def create_from_file(self, path: Path) -> dict          # {"asset": Asset}; MCP stdio local files
             def get(self, asset_id: str, *, original_assets: bool = False) -> dict   # {"asset": Asset}
             def list(self, **filters) -> dict                       # {"assets": [Asset], ...}
                 # filters: the GET /assets query names (inferenceId, modelId, parentAssetId, rootAssetId,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from diffuserve.errors import InvalidRequest, NotFound
+from diffuserve.errors import InvalidRequest
 from diffuserve.service import coerce
 from diffuserve.service.images import parse_image_ref
-from diffuserve.service.inference import LOCAL_AUTHOR, OWNER_ID
+from diffuserve.service.inference import OWNER_ID
+from diffuserve.service.keys import LOCAL_AUTHOR
 from diffuserve.service.signing import UrlSigner
 from diffuserve.service.wire import asset_wire
 from diffuserve.storage.asset_repository import AssetFilter
@@ -18,7 +18,6 @@ from diffuserve.storage.asset_store import AssetStore, NewAsset
 from diffuserve.storage.records import AssetRecord
 
 MAX_DELETE = 100
-MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
 def _snake_to_camel(name: str) -> str:
@@ -65,25 +64,6 @@ class AssetService:
         )
         return self._wire(record)
 
-    def create_from_file(self, path: Path, *, author_id: str | None = None) -> dict[str, Any]:
-        """A local image file as an uploaded asset (MCP over stdio, CLI)."""
-        if not path.is_file():
-            raise NotFound(f"file {str(path)!r} does not exist", reason="file_not_found")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InvalidRequest(f"file {path.name!r} is larger than {MAX_FILE_BYTES} bytes", field="path")
-        record = self.assets.create(
-            path.read_bytes(),
-            NewAsset(
-                name=path.name,
-                source="uploaded",
-                asset_type="uploaded",
-                author_id=author_id or LOCAL_AUTHOR,
-                owner_id=OWNER_ID,
-                metadata={"name": path.name},
-            ),
-        )
-        return self._wire(record)
-
     def get(self, asset_id: str, *, original_assets: bool = False) -> dict[str, Any]:
         # originalAssets changes nothing: every URL serves the original, untransformed file.
         return self._wire(self.assets.get(asset_id))
@@ -125,6 +105,8 @@ class AssetService:
     def delete(self, asset_ids: builtins.list[str]) -> dict[str, Any]:
         if not isinstance(asset_ids, builtins.list) or not all(isinstance(a, str) for a in asset_ids):
             raise InvalidRequest("assetIds must be an array of asset ids", field="assetIds")
+        for i, asset_id in enumerate(asset_ids):
+            coerce.text(asset_id, f"assetIds[{i}]")
         if not 1 <= len(asset_ids) <= MAX_DELETE:
             raise InvalidRequest(f"assetIds must hold 1 to {MAX_DELETE} ids, got {len(asset_ids)}", field="assetIds")
         self.assets.delete(asset_ids)

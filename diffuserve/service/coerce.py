@@ -11,10 +11,16 @@ from diffuserve.errors import InvalidRequest
 
 TRUE = {"true", "1", "yes"}
 FALSE = {"false", "0", "no", ""}
+MAX_SEED_DIGITS = 20
 
 
-def present(body: Mapping[str, Any], name: str) -> bool:
-    return body.get(name) is not None
+def text(value: str, name: str) -> str:
+    """The string itself, if it can be stored and sent back: JSON lets a lone surrogate ("\\ud800") through."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(f"{name} must be valid Unicode text (it holds a lone surrogate)", field=name) from None
+    return value
 
 
 def as_str(body: Mapping[str, Any], name: str) -> str | None:
@@ -23,7 +29,7 @@ def as_str(body: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidRequest(f"{name} must be a string, got {type(value).__name__}", field=name)
-    return value
+    return text(value, name)
 
 
 def as_float(body: Mapping[str, Any], name: str) -> float | None:
@@ -36,6 +42,8 @@ def as_float(body: Mapping[str, Any], name: str) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         raise InvalidRequest(f"{name} must be a number, got {value!r}", field=name) from None
+    except OverflowError:
+        raise InvalidRequest(f"{name} is out of range (larger than any allowed value)", field=name) from None
     if not math.isfinite(number):
         raise InvalidRequest(f"{name} must be a finite number, got {value!r}", field=name)
     return number
@@ -79,7 +87,9 @@ def as_seed(body: Mapping[str, Any], name: str = "seed") -> int | None:
         seed = value
     elif isinstance(value, float) and value.is_integer():
         seed = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        if len(value.strip()) > MAX_SEED_DIGITS:
+            raise InvalidRequest(f"{name} must have at most {MAX_SEED_DIGITS} digits", field=name)
         seed = int(value.strip())
     else:
         raise InvalidRequest(f"{name} must be a non-negative integer or a string of digits, got {value!r}", field=name)
@@ -94,7 +104,7 @@ def as_str_list(body: Mapping[str, Any], name: str) -> list[str] | None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidRequest(f"{name} must be an array of strings", field=name)
-    return list(value)
+    return [text(v, f"{name}[{i}]") for i, v in enumerate(value)]
 
 
 def as_float_list(body: Mapping[str, Any], name: str) -> list[float] | None:

@@ -2,7 +2,7 @@
 
 http(s) only; every address the host name resolves to must be public unless `fetch_allow_private`; the
 connection goes to the address that was checked (no second DNS answer); redirects are re-checked; bodies are
-capped at `fetch_max_bytes`; everything has a timeout.
+capped at `fetch_max_bytes`; each exchange, redirects included, ends by `fetch_timeout_s`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -33,8 +34,13 @@ class Target:
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Public, and so is every IPv4 address it carries (IPv4-mapped, 6to4, both ends of Teredo)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _is_public(ip.ipv4_mapped)
+        embedded = [ip.sixtofour, *(ip.teredo or ())]
+        if not all(_is_public(v4) for v4 in embedded if v4 is not None):
+            return False
     return not (
         ip.is_private
         or ip.is_loopback
@@ -55,15 +61,17 @@ class SafeHttp:
         self.timeout_s = timeout_s
 
     def check(self, url: str, *, field: str) -> Target:
-        parts = urlsplit(url)
+        not_allowed = InvalidRequest(
+            f"{field} must be a valid http or https URL, got {url[:100]!r}", field=field, reason="url_not_allowed"
+        )
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # an unclosed "[", a bad IPv6 literal, a port out of range
+            raise not_allowed from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidRequest(
-                f"{field} must be an http or https URL, got {url[:100]!r}",
-                field=field,
-                reason="url_not_allowed",
-            )
+            raise not_allowed
         host = parts.hostname
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
@@ -88,10 +96,14 @@ class SafeHttp:
         return Target(url=url, host=parts.netloc.rsplit("@", 1)[-1], pinned_url=pinned)
 
     def _request(self, method: str, url: str, *, field: str, **kwargs: Any) -> tuple[httpx.Response, bytes]:
+        # timeout_s bounds the whole exchange, redirects included, not each read: a server trickling a byte at
+        # a time would otherwise hold the thread for as long as it likes.
+        deadline = time.monotonic() + self.timeout_s
         for _ in range(MAX_REDIRECTS + 1):
             target = self.check(url, field=field)
             sni = urlsplit(url).hostname or ""
-            with httpx.Client(timeout=self.timeout_s, follow_redirects=False, trust_env=False) as client:
+            timeout = self._left(deadline)
+            with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
                 request = client.build_request(
                     method,
                     target.pinned_url,
@@ -106,6 +118,7 @@ class SafeHttp:
                         continue
                     body = bytearray()
                     for chunk in response.iter_bytes():
+                        self._left(deadline)
                         body.extend(chunk)
                         if len(body) > self.max_bytes:
                             raise InvalidRequest(
@@ -117,6 +130,12 @@ class SafeHttp:
                 finally:
                     response.close()
         raise InvalidRequest(f"{field}: more than {MAX_REDIRECTS} redirects", field=field, reason="url_redirects")
+
+    def _left(self, deadline: float) -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise httpx.TimeoutException(f"no complete answer within {self.timeout_s:g} s")
+        return left
 
     def fetch(self, url: str, *, field: str) -> bytes:
         """The body of a GET; InvalidRequest on any refusal or failure."""

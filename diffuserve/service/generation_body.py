@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffuserve.engine.types import IpAdapterType, Mode
+from diffuserve.engine.validation import MAX_IP_IMAGES
 from diffuserve.errors import InvalidRequest
 from diffuserve.service import coerce
 from diffuserve.service.images import ImageRef, asset_ref, parse_image_ref
@@ -53,34 +54,23 @@ def _concepts(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return concepts
 
 
-def _image(body: Mapping[str, Any], mode: Mode) -> ImageRef | None:
-    """Rule 1: image (data URL or asset id) wins over imageId; one is required."""
-    image = coerce.as_str(body, "image")
-    if image:
-        return parse_image_ref(image, field="image")
-    image_id = coerce.as_str(body, "imageId")
-    if image_id:
-        return asset_ref(image_id, field="imageId")
+def _image(body: Mapping[str, Any], mode: Mode, inline: str, by_id: str, *, what: str, reason: str) -> ImageRef:
+    """Rules 1 and 2: the inline field (data URL or asset id) wins over the id field; one is required."""
+    value = coerce.as_str(body, inline)
+    if value:
+        return parse_image_ref(value, field=inline)
+    asset_id = coerce.as_str(body, by_id)
+    if asset_id:
+        return asset_ref(asset_id, field=by_id)
     raise InvalidRequest(
-        f"{mode.value} needs an input image: image (a data URL or an asset id) or imageId",
-        field="image",
-        reason="missing_image",
+        f"{mode.value} needs {what}: {inline} (a data URL or an asset id) or {by_id}", field=inline, reason=reason
     )
 
 
-def _mask(body: Mapping[str, Any], mode: Mode) -> ImageRef | None:
-    """Rule 2: mask wins over maskId; one is required for inpainting."""
-    mask = coerce.as_str(body, "mask")
-    if mask:
-        return parse_image_ref(mask, field="mask")
-    mask_id = coerce.as_str(body, "maskId")
-    if mask_id:
-        return asset_ref(mask_id, field="maskId")
-    raise InvalidRequest(
-        f"{mode.value} needs a mask (white = area to replace): mask (a data URL or an asset id) or maskId",
-        field="mask",
-        reason="missing_mask",
-    )
+def check_ip_image_count(count: int, *, field: str) -> None:
+    """The engine's limit on IP-Adapter images, checked before any of them is decoded or fetched."""
+    if count > MAX_IP_IMAGES:
+        raise InvalidRequest(f"ipAdapterImages allows at most {MAX_IP_IMAGES} images, got {count}", field=field)
 
 
 def _ip_images(body: Mapping[str, Any], mode: Mode) -> tuple[ImageRef, ...]:
@@ -95,9 +85,11 @@ def _ip_images(body: Mapping[str, Any], mode: Mode) -> tuple[ImageRef, ...]:
         )
     images = coerce.as_str_list(body, "ipAdapterImages")
     if images:
+        check_ip_image_count(len(images), field="ipAdapterImages")
         return tuple(parse_image_ref(v, field=f"ipAdapterImages[{i}]") for i, v in enumerate(images))
     ids = coerce.as_str_list(body, "ipAdapterImageIds")
     if ids:
+        check_ip_image_count(len(ids), field="ipAdapterImageIds")
         return tuple(asset_ref(v, field=f"ipAdapterImageIds[{i}]") for i, v in enumerate(ids))
     if single:
         return (parse_image_ref(single, field="ipAdapterImage"),)
@@ -152,10 +144,10 @@ def parse_generation(mode: Mode, body: Mapping[str, Any]) -> ParsedGeneration:
     image = mask = None
     ip_images: tuple[ImageRef, ...] = ()
     if mode.uses_image:
-        image = _image(body, mode)
+        image = _image(body, mode, "image", "imageId", what="an input image", reason="missing_image")
         fields["strength"] = coerce.as_float(body, "strength")
     if mode.uses_mask:
-        mask = _mask(body, mode)
+        mask = _image(body, mode, "mask", "maskId", what="a mask (white = area to replace)", reason="missing_mask")
         fields["disableMerging"] = coerce.as_bool(body, "disableMerging")
     if mode.uses_ip_adapter:
         ip_images = _ip_images(body, mode)

@@ -18,6 +18,7 @@ from diffuserve.engine.types import IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, NotFound
 from diffuserve.service import coerce
 from diffuserve.service.fetch import SafeHttp
+from diffuserve.service.generation_body import check_ip_image_count
 from diffuserve.service.inference import InferenceService
 from diffuserve.service.signing import UrlSigner, asset_content_path
 from diffuserve.storage.job_repository import JobRepository
@@ -53,9 +54,9 @@ def _urls(value: Any, field: str) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
-        return [value]
+        return [coerce.text(value, field)]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
+        return [coerce.text(v, field) for v in value]
     raise InvalidRequest(f"{field} must be a URL or a list of URLs", field=field)
 
 
@@ -131,29 +132,31 @@ class ImagePipelineService:
             self.http.check(webhook, field="webhook")
         mode = Mode.TXT2IMG
         init = _urls(body.get("init_image"), "init_image")
-        if init:
-            mode = Mode.IMG2IMG
-            scenario["image"] = self._data_url(init[0], "init_image")
-            scenario["strength"] = coerce.as_float(body, "strength")
         names = _names(body.get("ip_adapter"))
         face = _urls(body.get("ip_adapter_image"), "ip_adapter_image")
         style = _urls(body.get("ip_adapter_style_images"), "ip_adapter_style_images")
-        if names or face or style:
+        refs, refs_field = (style, "ip_adapter_style_images") if style else (face, "ip_adapter_image")
+        if names or refs:
             if face and style:
                 raise InvalidRequest(
                     "ip_adapter_image (face) together with ip_adapter_style_images is not supported; "
                     "send one kind of reference per request",
                     field="ip_adapter_style_images",
                 )
-            refs = style or face
             if not refs:
                 raise InvalidRequest(
                     "ip_adapter needs ip_adapter_image or ip_adapter_style_images", field="ip_adapter_image"
                 )
+            check_ip_image_count(len(refs), field=refs_field)
+        # Only now, with the request's shape checked, are the URLs fetched.
+        if init:
+            mode = Mode.IMG2IMG
+            scenario["image"] = self._data_url(init[0], "init_image")
+            scenario["strength"] = coerce.as_float(body, "strength")
+        if refs:
             is_face = bool(face) and any("face" in n for n in names)
             scenario["ipAdapterType"] = (IpAdapterType.CHARACTER if is_face else IpAdapterType.STYLE).value
-            field = "ip_adapter_style_images" if style else "ip_adapter_image"
-            scenario["ipAdapterImages"] = [self._data_url(u, field) for u in refs]
+            scenario["ipAdapterImages"] = [self._data_url(u, refs_field) for u in refs]
             scales = body.get("ip_adapter_scale")
             if scales is not None:
                 scale_list = scales if isinstance(scales, list) else [scales]

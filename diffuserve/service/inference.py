@@ -16,6 +16,7 @@ from diffuserve.jobs.queue import JobQueue
 from diffuserve.service.cost import creative_units
 from diffuserve.service.generation_body import ParsedGeneration, parse_generation
 from diffuserve.service.images import ImageRef
+from diffuserve.service.keys import LOCAL_AUTHOR
 from diffuserve.service.signing import UrlSigner, asset_content_path
 from diffuserve.service.wire import job_wire
 from diffuserve.storage.asset_store import AssetStore, NewAsset, decode_image
@@ -25,7 +26,6 @@ from diffuserve.storage.job_repository import JobRepository
 logger = logging.getLogger(__name__)
 
 OWNER_ID = "proj_diffuserve"
-LOCAL_AUTHOR = "local"
 DRY_RUN_STATUS = 269
 
 

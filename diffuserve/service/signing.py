@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+MAX_EXPIRES_DIGITS = 12  # unix seconds fit in 12 digits for the next 30,000 years
+
 
 def load_or_create_secret(path: Path) -> str:
     """The URL signing secret kept in the data folder (created once, readable by the owner only)."""
@@ -41,11 +43,14 @@ class UrlSigner:
         return f"{self.base_url}{path}?{urlencode({'expires': expires, 'sig': self._sig(path, expires)})}"
 
     def verify(self, path: str, expires: str | None, sig: str | None, *, now: float | None = None) -> bool:
-        if not expires or not sig or not expires.isdigit():
+        # Both come from an unauthenticated query string: expires must be a few ASCII digits, sig ASCII.
+        if not expires or not sig or len(expires) > MAX_EXPIRES_DIGITS:
+            return False
+        if not (expires.isascii() and expires.isdigit() and sig.isascii()):
             return False
         if int(expires) < (now or time.time()):
             return False
-        return hmac.compare_digest(self._sig(path, int(expires)), sig)
+        return hmac.compare_digest(self._sig(path, int(expires)).encode(), sig.encode())
 
 
 def asset_content_path(asset_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +56,7 @@ class NewAsset:
 def decode_image(data: bytes, *, field_name: str) -> Image.Image:
     """Bytes to a fully loaded PIL image, or InvalidRequest naming the field."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=list(MIME_BY_FORMAT))
         if image.width * image.height > MAX_PIXELS:
             raise InvalidRequest(
                 f"{field_name} is {image.width}x{image.height}; at most {MAX_PIXELS} pixels are allowed",
@@ -69,9 +70,18 @@ def decode_image(data: bytes, *, field_name: str) -> Image.Image:
             field=field_name,
             reason="image_too_large",
         ) from exc
-    except (UnidentifiedImageError, OSError) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        NotImplementedError,
+        struct.error,
+    ) as exc:
+        # Pillow's decoders signal a malformed file with any of these.
         raise InvalidRequest(
-            f"{field_name} is not a readable image (PNG, JPEG or WebP expected)",
+            f"{field_name} is not a readable image (PNG, JPEG, WebP, GIF or BMP expected)",
             field=field_name,
             reason="invalid_image",
         ) from exc

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import httpx
+import pytest
 
 from tests.service_helpers import assert_matches, data_url, open_png, picture, png, wait_for
 
@@ -70,3 +72,49 @@ def test_data_url_inputs_become_assets_with_parent_and_hide(client: httpx.Client
     again = client.post("/v1/generate/img2img", json={**body, "image": job["metadata"]["assetIds"][0]})
     assert again.status_code == 200 and again.json()["inference"]["imageId"] == job["metadata"]["assetIds"][0]
     wait_for(client, again.json()["job"]["jobId"])
+
+
+def test_a_lone_surrogate_in_a_name_or_an_id_is_400(client: httpx.Client) -> None:
+    body = {"name": "cat\ud800.png", "image": data_url(picture(16))}
+    response = client.post(
+        "/v1/assets", content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == "name"
+    assert client.get("/v1/assets", params={"pageSize": 100}).status_code == 200
+    content = json.dumps({"assetIds": ["asset_\ud800"]}).encode()
+    deleted = client.request("DELETE", "/v1/assets", content=content, headers={"content-type": "application/json"})
+    assert deleted.status_code == 400, deleted.text
+    assert deleted.json()["field"] == "assetIds[0]"
+
+
+def test_an_image_pillow_cannot_read_is_400_invalid_image(client: httpx.Client) -> None:
+    short_ihdr = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x05IHDR\x00\x00\x00\x10\x00\x00\x00\x00\x00"
+    response = client.post("/v1/assets", json={"name": "x.png", "image": base64.b64encode(short_ihdr).decode()})
+    assert response.status_code == 400, response.text
+    assert response.json()["reason"] == "invalid_image"
+
+
+@pytest.mark.parametrize(
+    ("expires", "sig"),
+    [
+        ("\u00b2", "0" * 64),  # a unicode digit
+        ("9" * 5000, "0" * 64),
+        ("99999999999999", "0" * 64),  # more than 12 digits
+        ("9999999999", "\u00e9" * 64),  # a non-ASCII signature
+    ],
+)
+def test_a_tampered_signed_url_is_404(client: httpx.Client, expires: str, sig: str) -> None:
+    asset = client.post("/v1/assets", json={"name": "s.png", "image": data_url(picture(16))}).json()["asset"]
+    url = httpx.URL(asset["url"]).copy_with(params={"expires": expires, "sig": sig})
+    response = httpx.get(url)
+    assert response.status_code == 404, response.text
+
+
+@pytest.mark.parametrize("raw", [b'{"o": 1e400}', b'{"o": 1000000000000000000000000000000}', b'{"o": 1.5}'])
+@pytest.mark.parametrize("listing", ["/v1/assets", "/v1/jobs"])
+def test_a_forged_pagination_token_is_400(client: httpx.Client, listing: str, raw: bytes) -> None:
+    token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    response = client.get(listing, params={"paginationToken": token})
+    assert response.status_code == 400, response.text
+    assert response.json()["reason"] == "invalid_pagination_token"

@@ -133,6 +133,13 @@ def test_ip_adapter_names_map_to_the_models_sets(permissive: RunningService, rec
         ("init_image", "file:///etc/passwd"),
         ("webhook", "http://192.168.0.10/hook"),
         ("ip_adapter_image", "http://localhost/face.png"),
+        ("init_image", "http://example.com:99999/x.png"),  # port out of range
+        ("init_image", "http://[::1/x.png"),  # unclosed IPv6 bracket
+        ("webhook", "http://example.com:99999/hook"),
+        ("webhook", "http://[::1/hook"),
+        ("init_image", "http://[2002:7f00:1::]/x.png"),  # 6to4 around 127.0.0.1
+        ("init_image", "http://[2002:a00:1::]/x.png"),  # 6to4 around 10.0.0.1
+        ("init_image", "http://[::ffff:10.0.0.1]/x.png"),  # IPv4-mapped
     ],
 )
 def test_private_and_non_http_urls_are_refused(client: httpx.Client, field: str, url: str) -> None:
@@ -154,3 +161,25 @@ def test_private_and_non_http_urls_are_refused(client: httpx.Client, field: str,
 
 def test_unknown_task_is_404(client: httpx.Client) -> None:
     assert client.get("/sd/text2image/v1/status/job_unknown").status_code == 404
+
+
+def test_too_many_ip_adapter_urls_are_refused_before_any_is_fetched(client: httpx.Client) -> None:
+    # Had the URLs been fetched first, the private address would be the error.
+    body = {
+        "model_id": "tiny-sd15",
+        "prompt": "x",
+        "ip_adapter": ["ip-adapter-plus_sd15"],
+        "ip_adapter_style_images": ["http://10.0.0.1/x.png"] * 9,
+    }
+    response = client.post("/sd/text2image/v1", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "ipAdapterImages allows at most 8 images, got 9"
+    assert response.json()["field"] == "ip_adapter_style_images"
+
+
+def test_a_lone_surrogate_in_the_prompt_is_400(client: httpx.Client) -> None:
+    body = {"model_id": "tiny-sd15", "prompt": "a \ud800 fox"}
+    content = json.dumps(body).encode()  # ASCII with \u escapes: the surrogate reaches the server intact
+    response = client.post("/sd/text2image/v1", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == "prompt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -173,3 +174,46 @@ def test_a_seed_out_of_range_is_named_exactly(client: httpx.Client) -> None:
     assert response.json()["message"] == (
         "seed must be an integer in [0, 9223372036854775679], got 18446744073709551615"
     )
+
+
+def _post_raw(client: httpx.Client, mode: str, body: dict[str, Any]) -> httpx.Response:
+    """Posts JSON as Python writes it (ASCII, \\u escapes), so a lone surrogate reaches the server intact."""
+    content = json.dumps(body).encode()
+    return client.post(f"/v1/generate/{mode}", content=content, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("field", ["prompt", "negativePrompt", "scheduler", "modelId"])
+def test_a_lone_surrogate_in_a_string_is_400_and_listing_jobs_still_works(client: httpx.Client, field: str) -> None:
+    response = _post_raw(client, "txt2img", body_for("txt2img", **{field: "a \ud800 fox"}))
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+    assert client.get("/v1/jobs", params={"pageSize": 200}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"width": 10**400}, "width"),
+        ({"guidance": -(10**400)}, "guidance"),
+        ({"numSamples": 10**400}, "numSamples"),
+        ({"seed": "\u00b2"}, "seed"),  # a unicode digit: str.isdigit() says yes, int() says no
+        ({"seed": "9" * 5000}, "seed"),
+        ({"ipAdapterScales": [10**400]}, "ipAdapterScales[0]"),
+    ],
+)
+def test_numbers_out_of_any_range_are_400_not_500(client: httpx.Client, changes: dict[str, Any], field: str) -> None:
+    response = _post_raw(client, "txt2img-ip-adapter", body_for("txt2img-ip-adapter", **changes))
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field
+
+
+@pytest.mark.parametrize("field", ["ipAdapterImages", "ipAdapterImageIds"])
+def test_too_many_ip_adapter_images_are_refused_before_any_is_read(client: httpx.Client, field: str) -> None:
+    # Nine inputs that are not images: the count is checked before any is decoded or looked up.
+    value = "data:image/png;base64,AAAA" if field == "ipAdapterImages" else BOGUS_ASSET
+    body = {k: v for k, v in body_for("txt2img-ip-adapter").items() if not k.startswith("ipAdapter")}
+    body[field] = [value] * 9
+    response = client.post("/v1/generate/txt2img-ip-adapter", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "ipAdapterImages allows at most 8 images, got 9"
+    assert response.json()["field"] == field

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from diffuserve import __version__
 from diffuserve.api import (
@@ -20,9 +23,11 @@ from diffuserve.api import (
     routes_web,
 )
 from diffuserve.api.errors import install_error_handlers
+from diffuserve.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
 from diffuserve.engine.registry import Registry
+from diffuserve.errors import Conflict
 from diffuserve.jobs.local_queue import InProcessQueue
 from diffuserve.jobs.runner import JobRunner
 from diffuserve.mcp.http import mount_mcp
@@ -31,7 +36,7 @@ from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.imagepipeline import ImagePipelineService
 from diffuserve.service.inference import InferenceService
 from diffuserve.service.jobs import JobService
-from diffuserve.service.keys import KeyService, is_loopback
+from diffuserve.service.keys import KeyService, is_loopback, loopback_hosts
 from diffuserve.service.models import ModelService
 from diffuserve.service.services import Services
 from diffuserve.service.signing import UrlSigner, load_or_create_secret
@@ -54,6 +59,18 @@ def check_settings(settings: Settings) -> None:
         )
 
 
+@contextmanager
+def lock_data_dir(data_dir: Path) -> Iterator[None]:
+    """One process per data folder: a second one would re-queue, and run again, the job the first is running."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / ".lock").open("a") as handle:  # closing the file releases the lock
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(f"another diffuserve process is using {data_dir}", reason="data_dir_in_use") from None
+        yield
+
+
 def open_database(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -71,20 +88,32 @@ class Container:
     webhooks: WebhookNotifier
     services: Services
     engine: Engine
+    resources: ExitStack
 
     def close(self) -> None:
+        """Stops the queue, then the webhooks, closes the database and frees the data folder; each step runs
+        even when an earlier one fails."""
         try:
-            self.queue.stop(timeout_s=self.settings.shutdown_timeout_s)
-            self.webhooks.stop()
+            self.resources.close()
         finally:
-            self.db.close()
             logger.info("service stopped")
 
 
 def build_container(settings: Settings, *, engine: Engine | None = None) -> Container:
-    """Builds and starts every part; `engine` lets a caller share an already warm engine (tests, bench)."""
+    """Builds and starts every part; `engine` lets a caller share an already warm engine (tests, bench).
+    When a part fails to start, the ones already started are stopped again."""
     check_settings(settings)
+    with ExitStack() as stack:
+        stack.enter_context(lock_data_dir(settings.data_dir))
+        container = _build(settings, engine, stack)
+        container.resources = stack.pop_all()
+    return container
+
+
+def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Container:
+    """Builds and starts the parts; `stack` stops them in the reverse order of its callbacks."""
     db = open_database(settings)
+    stack.callback(db.close)
     blobs = LocalBlobStore(settings.data_dir / "blobs")
     registry = engine.registry if engine is not None else Registry(settings.resolved_registry_path)
     if settings.demo_models:
@@ -126,15 +155,30 @@ def build_container(settings: Settings, *, engine: Engine | None = None) -> Cont
         attempts=settings.webhook_attempts,
         backoff_s=settings.webhook_backoff_s,
     )
-    webhooks.start()
+    # At shutdown the queue stops first, so jobs that end in its grace period still get their webhooks.
+    stack.callback(webhooks.stop)
+    # The queue starts first: the jobs its start fails (too many interrupted runs) are then owed webhooks
+    # that the notifier's start finds.
     queue.start()
+    stack.callback(queue.stop, timeout_s=settings.shutdown_timeout_s)
+    webhooks.start()
     logger.info("service started data_dir=%s models=%d", settings.data_dir, len(registry.list()))
-    return Container(settings=settings, db=db, queue=queue, webhooks=webhooks, services=services, engine=engine)
+    return Container(
+        settings=settings,
+        db=db,
+        queue=queue,
+        webhooks=webhooks,
+        services=services,
+        engine=engine,
+        resources=ExitStack(),
+    )
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The FastAPI app; its lifespan builds the container and closes it, whatever happens."""
     check_settings(settings)
+    with lock_data_dir(settings.data_dir):  # fail before the server starts (the lifespan takes it for good)
+        pass
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -153,6 +197,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         description="Scenario-compatible image generation API and imagepipeline-style API over diffusers.",
         lifespan=lifespan,
     )
+    if is_loopback(settings.host):
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=loopback_hosts(settings.resolved_public_url))
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)  # images arrive inline; cap what one request holds
     install_error_handlers(app)
     for module in (routes_generate, routes_jobs, routes_assets, routes_models, routes_imagepipeline, routes_web):
         app.include_router(module.router)

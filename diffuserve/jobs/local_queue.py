@@ -9,7 +9,7 @@ from collections.abc import Callable
 from diffuserve.jobs.queue import JobEvent, JobListener
 from diffuserve.jobs.runner import JobRunner, RunControl
 from diffuserve.storage.job_repository import JobRepository
-from diffuserve.storage.records import JobRecord
+from diffuserve.storage.records import JobRecord, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,14 @@ class InProcessQueue:
             self._wake.notify_all()
 
     def cancel(self, job_id: str) -> bool:
+        canceled = self.jobs.transition(job_id, JobStatus.CANCELED, expect=(JobStatus.QUEUED,))
+        if canceled is not None:
+            logger.info("job canceled while queued job_id=%s", job_id)
+            self._emit(canceled)
+            return True
         with self._current_lock:
             if self._current is not None and self._current.job_id == job_id:
+                self._current.canceled = True
                 self._current.cancel.set()
                 return True
         return False
@@ -111,8 +117,18 @@ class InProcessQueue:
                 self._current = control
             try:
                 self.runner.run(job, control)
-            except Exception:
+            except Exception as exc:
                 logger.exception("worker crashed on a job job_id=%s", job.id)
+                self._give_up(job.id, exc)
             finally:
                 with self._current_lock:
                     self._current = None
+
+    def _give_up(self, job_id: str, exc: Exception) -> None:
+        """Fails a job the runner could not take through its lifecycle, so the queue does not pick it again;
+        when even that fails (the database is down), waits before the next try instead of spinning."""
+        try:
+            self.runner.fail(job_id, exc)
+        except Exception:
+            logger.exception("could not mark the job failed job_id=%s", job_id)
+            self._stopping.wait(IDLE_POLL_S)

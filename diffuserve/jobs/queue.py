@@ -35,7 +35,8 @@ class JobQueue(Protocol):
         """A queued job was stored; wake a worker."""
 
     def cancel(self, job_id: str) -> bool:
-        """Raise the cancel flag of a running job; False when no worker of this queue runs it."""
+        """Cancel a queued job at once (announcing it like any other end) or raise the cancel flag of a
+        running one; False when the job is neither queued nor run by a worker of this queue."""
 
     def subscribe(self, listener: JobListener) -> Callable[[], None]:
         """Hear every JobEvent (on worker threads); returns the function that unsubscribes."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -34,6 +35,7 @@ SOURCE_BY_MODE = {
 }
 PROGRESS_WRITE_INTERVAL_S = 0.1
 RUNNING = (JobStatus.WARMING_UP, JobStatus.IN_PROGRESS)
+UNFINISHED = tuple(status for status in JobStatus if not status.is_terminal)
 
 
 def preview_key(job_id: str, index: int) -> str:
@@ -42,10 +44,11 @@ def preview_key(job_id: str, index: int) -> str:
 
 @dataclass
 class RunControl:
-    """What the queue holds for the running job: its cancel flag, and whether the stop came from shutdown."""
+    """What the queue holds for the running job: its cancel flag, and who raised it (a user, a shutdown, both)."""
 
     job_id: str
     cancel: threading.Event
+    canceled: bool = False
     shutdown: bool = False
 
 
@@ -74,6 +77,7 @@ class JobRunner:
         return record
 
     def run(self, job: JobRecord, control: RunControl) -> None:
+        """Runs the job to an end state; whatever goes wrong after it left the queue, it ends as a failure."""
         mode = Mode(job.mode)
         model_id = str(job.input["modelId"])
         try:
@@ -84,31 +88,50 @@ class JobRunner:
         if self._move(job.id, first, expect=(JobStatus.QUEUED,)) is None:
             return  # canceled while it waited
         logger.info("job started job_id=%s mode=%s model_id=%s", job.id, job.mode, model_id)
-        self.assets.delete_outputs_of(job.id)  # a re-run after a crash starts clean
         started = time.monotonic()
         try:
+            self.assets.delete_outputs_of(job.id)  # a re-run after a crash starts clean
             result = self._generate(job, mode, control)
+            self._finalize(job, mode, result)
         except GenerationCanceled:
-            self._clear_previews(job)
-            if control.shutdown:
-                self._move(job.id, JobStatus.QUEUED, progress=0.0, preview_count=0, expect=RUNNING)
-                logger.info("job re-queued at shutdown job_id=%s", job.id)
-            else:
-                self._move(job.id, JobStatus.CANCELED, preview_count=0, expect=RUNNING)
-                logger.info("job canceled job_id=%s", job.id)
+            self._stopped(job, control)
             return
         except Exception as exc:
-            self._clear_previews(job)
-            message = exc.message if isinstance(exc, DiffuserveError) else f"{type(exc).__name__}: {exc}"
-            logger.exception("job failed job_id=%s error=%s", job.id, message)
-            self._move(job.id, JobStatus.FAILURE, output={"error": message}, error=message, preview_count=0)
+            self._failed(job, exc)
             return
-        self._finalize(job, mode, result)
         logger.info(
             "job done job_id=%s images=%d seconds=%.2f",
             job.id,
             len(result.images),
             time.monotonic() - started,
+        )
+
+    def fail(self, job_id: str, exc: BaseException) -> None:
+        """Ends a job that could not be run at all (e.g. unreadable input), so the queue moves past it."""
+        message = _message(exc)
+        if self._move(job_id, JobStatus.FAILURE, output={"error": message}, error=message, expect=UNFINISHED):
+            logger.error("job failed before it ran job_id=%s error=%s", job_id, message)
+
+    def _stopped(self, job: JobRecord, control: RunControl) -> None:
+        """The cancel flag stopped the run: a user's cancel wins over a shutdown, which re-queues the job."""
+        self._remove_leftovers(job, outputs=False)
+        if control.shutdown and not control.canceled:
+            if self._move(job.id, JobStatus.QUEUED, progress=0.0, preview_count=0, expect=RUNNING):
+                logger.info("job re-queued at shutdown job_id=%s", job.id)
+        elif self._move(job.id, JobStatus.CANCELED, preview_count=0, expect=RUNNING):
+            logger.info("job canceled job_id=%s", job.id)
+
+    def _failed(self, job: JobRecord, exc: Exception) -> None:
+        message = _message(exc)
+        logger.exception("job failed job_id=%s error=%s", job.id, message)
+        self._remove_leftovers(job, outputs=True)
+        self._move(
+            job.id,
+            JobStatus.FAILURE,
+            output={"error": message},
+            error=message,
+            preview_count=0,
+            expect=(*RUNNING, JobStatus.FINALIZING),
         )
 
     def _generate(self, job: JobRecord, mode: Mode, control: RunControl) -> GenerationResult:
@@ -209,9 +232,23 @@ class JobRunner:
         self._clear_previews(job)
         self._move(job.id, JobStatus.SUCCESS, progress=1.0, asset_ids=asset_ids, preview_count=0, output={})
 
+    def _remove_leftovers(self, job: JobRecord, *, outputs: bool) -> None:
+        """Best effort: a job that did not succeed keeps no previews (and, with `outputs`, no assets)."""
+        try:
+            self._clear_previews(job)
+            if outputs:
+                self.assets.delete_outputs_of(job.id)
+        except Exception:
+            logger.exception("could not remove what the job stored job_id=%s", job.id)
+
     def _clear_previews(self, job: JobRecord) -> None:
-        for i in range(64):
+        """Previews are stored as 0..n-1 (n up to the batch size), so removal stops at the first gap."""
+        for i in itertools.count():
             key = preview_key(job.id, i)
             if not self.blobs.exists(key):
                 break
             self.blobs.delete(key)
+
+
+def _message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, DiffuserveError) else f"{type(exc).__name__}: {exc}"

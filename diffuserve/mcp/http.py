@@ -11,7 +11,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -34,17 +33,13 @@ logger = logging.getLogger(__name__)
 MCP_PATH = "/mcp"
 # Generate calls carry images inline (data URLs); the SDK's default cap is 4 MiB.
 MAX_BODY_BYTES = 64 * 1024 * 1024
-_LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """DNS-rebinding protection (Host/Origin checks) while the server listens on loopback, as the SDK does."""
     if not keys.is_loopback(settings.host):
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    hosts = list(_LOOPBACK_HOSTS)
-    public = urlsplit(settings.resolved_public_url).hostname
-    if public and public not in hosts:
-        hosts.append(public)
+    hosts = keys.loopback_hosts(settings.resolved_public_url)
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=[h for host in hosts for h in (host, f"{host}:*")],

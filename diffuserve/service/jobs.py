@@ -78,17 +78,14 @@ class JobService:
         return body
 
     def cancel(self, job_id: str) -> dict[str, Any]:
-        """A queued job is canceled at once; a running one stops within a denoising step."""
+        """A queued job is canceled at once (by the queue, which announces it); a running one stops within a
+        denoising step."""
         job = self.jobs.get(job_id)
         if job.status.is_terminal:
             raise Conflict(
                 f"job {job_id} is already {job.status.value}; only unfinished jobs can be canceled",
                 reason="job_finished",
             )
-        canceled = self.jobs.transition(job_id, JobStatus.CANCELED, expect=(JobStatus.QUEUED,))
-        if canceled is not None:
-            logger.info("job canceled while queued job_id=%s", job_id)
-            return self._wire(canceled)
         done = threading.Event()
 
         def listener(event: JobEvent) -> None:

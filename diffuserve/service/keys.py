@@ -11,6 +11,7 @@ import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from diffuserve.errors import Unauthorized
 from diffuserve.storage.key_repository import KeyRepository
@@ -111,3 +112,15 @@ def authenticate(keys: KeyService, headers: Mapping[str, str], client_host: str 
             reason="missing_credentials",
         )
     return keys.verify(*credentials)
+
+
+def loopback_hosts(public_url: str) -> list[str]:
+    """The Host names a loopback server answers to (any port): the loopback names and the public URL's host.
+    Any other Host is a page that rebound its domain to 127.0.0.1 (DNS rebinding) and is refused."""
+    hosts = ["127.0.0.1", "localhost", "[::1]"]
+    public = urlsplit(public_url).hostname
+    if public:
+        public = f"[{public}]" if ":" in public else public
+        if public not in hosts:
+            hosts.append(public)
+    return hosts

@@ -39,11 +39,14 @@ class WebhookNotifier:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="diffuserve-webhook")
         self._stopping = threading.Event()
         self._unsubscribe: object = None
+        self._sending: set[str] = set()
+        self._sending_lock = threading.Lock()
 
     def start(self) -> None:
+        """Listens for jobs that end, then sends what is still owed (ended while no process listened)."""
         self._unsubscribe = self.queue.subscribe(self._on_event)
         for job in self.jobs.undelivered_webhooks():
-            self._pool.submit(self._deliver, job)
+            self._send(job)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -56,9 +59,24 @@ class WebhookNotifier:
             return
         job = self.jobs.get(event.job_id)
         if job.webhook_url and not job.webhook_delivered:
-            self._pool.submit(self._deliver, job)
+            self._send(job)
+
+    def _send(self, job: JobRecord) -> None:
+        """One delivery at a time per job: a job that ends while start() looks for owed ones is found twice."""
+        with self._sending_lock:
+            if job.id in self._sending:
+                return
+            self._sending.add(job.id)
+        self._pool.submit(self._deliver, job)
 
     def _deliver(self, job: JobRecord) -> None:
+        try:
+            self._post(job)
+        finally:
+            with self._sending_lock:
+                self._sending.discard(job.id)
+
+    def _post(self, job: JobRecord) -> None:
         assert job.webhook_url is not None
         payload = status_body(job, self.signer)
         for attempt in range(1, self.attempts + 1):

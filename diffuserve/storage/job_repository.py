@@ -123,7 +123,6 @@ class JobRepository:
         self,
         *,
         statuses: Iterable[str] | None = None,
-        modes: Iterable[str] | None = None,
         job_types: Iterable[str] | None = None,
         hide_results: bool | None = None,
         author_id: str | None = None,
@@ -134,8 +133,6 @@ class JobRepository:
         query = select(JobRow).order_by(JobRow.seq.desc())
         if statuses is not None:
             query = query.where(JobRow.status.in_(list(statuses)))
-        if modes is not None:
-            query = query.where(JobRow.mode.in_(list(modes)))
         if job_types is not None:
             query = query.where(JobRow.job_type.in_(list(job_types)))
         if hide_results is not None:
@@ -214,10 +211,6 @@ class JobRepository:
                 else:
                     requeued.append(row.id)
             return requeued
-
-    def count(self, *, statuses: Iterable[JobStatus]) -> int:
-        with self.db.read() as s:
-            return len(s.scalars(select(JobRow.id).where(JobRow.status.in_([x.value for x in statuses]))).all())
 
     def undelivered_webhooks(self) -> list[JobRecord]:
         terminal = [st.value for st in JobStatus if st.is_terminal]

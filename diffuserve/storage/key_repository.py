@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from diffuserve.storage.database import Database
 from diffuserve.storage.records import ApiKeyRecord
 from diffuserve.storage.tables import ApiKeyRow
@@ -38,7 +36,3 @@ class KeyRepository:
                 created_at=as_utc(row.created_at),
                 revoked=row.revoked,
             )
-
-    def count(self) -> int:
-        with self.db.read() as s:
-            return len(s.scalars(select(ApiKeyRow.key_id).where(ApiKeyRow.revoked.is_(False))).all())

@@ -33,12 +33,17 @@ class Target:
     pinned_url: str
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Public, and so is every IPv4 address it carries (IPv4-mapped, 6to4, both ends of Teredo)."""
+    """Public, and so is every IPv4 address it carries (IPv4-mapped, 6to4, both ends of Teredo, NAT64)."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return _is_public(ip.ipv4_mapped)
         embedded = [ip.sixtofour, *(ip.teredo or ())]
+        if ip in _NAT64:  # the well-known prefix 64:ff9b::/96 ends in the IPv4 address it reaches
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
         if not all(_is_public(v4) for v4 in embedded if v4 is not None):
             return False
     return not (

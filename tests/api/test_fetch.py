@@ -21,6 +21,8 @@ from diffuserve.service.fetch import SafeHttp
         "[2002:c0a8:1::]",  # 6to4 of 192.168.0.1
         "[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo of 127.0.0.1
         "[::ffff:127.0.0.1]",  # IPv4-mapped
+        "[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1
+        "[64:ff9b::c0a8:101]",  # NAT64 of 192.168.1.1
     ],
 )
 def test_ipv6_addresses_wrapping_a_private_ipv4_address_are_refused(host: str) -> None:

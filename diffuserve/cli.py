@@ -14,6 +14,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from diffuserve.cli_serve import add_serve_commands
 from diffuserve.config import Settings
+from diffuserve.engine.quiet import quiet_libraries
 from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
 from diffuserve.engine.schedulers import SCHEDULER_NAMES
 from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
@@ -231,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries()  # before the pipelines are imported: their import-time notices are not ours to print
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         stream=sys.stderr,

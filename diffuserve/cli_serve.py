@@ -18,14 +18,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from diffuserve.app import create_app
 
-    settings = Settings.from_cli(args, host=getattr(args, "host", None), port=getattr(args, "port", None))
-    if getattr(args, "open_mode", False):
-        settings = settings.model_copy(update={"open_mode": True})
+    settings = Settings.from_cli(
+        args,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        open_mode=True if getattr(args, "open_mode", False) else None,
+    )
     app = create_app(settings)
     url = settings.resolved_public_url
     print(f"diffuserve serving on http://{settings.host}:{settings.port} (docs: {url}/docs)", file=sys.stderr)
-    if getattr(args, "open", False):
-        webbrowser.open(f"{url}/docs")
+    if getattr(args, "browser", False):
+        webbrowser.open(f"{url}/")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=None)
     return 0
 
@@ -55,7 +58,7 @@ def add_serve_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--host", default=keep, help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=keep, help="listen port (default 8000)")
     p.add_argument("--data-dir", default=keep, help="data folder (database, assets, models)")
-    p.add_argument("--open", action="store_true", help="open the API docs in a browser")
+    p.add_argument("--browser", action="store_true", help="open the web page in a browser once serving")
     p.add_argument(
         "--open-mode",
         action="store_true",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from diffuserve.errors import InvalidRequest
@@ -74,6 +75,19 @@ def query_flag(value: str | bool | None) -> bool:
     if isinstance(value, bool):
         return value
     return value is not None and value.strip().lower() in ("true", "1")
+
+
+def as_datetime(value: str | None, name: str) -> datetime | None:
+    """An ISO-8601 timestamp ("Z" or an offset; none means UTC) as a UTC datetime; empty means not given."""
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidRequest(
+            f"{name} must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z, got {value!r}", field=name
+        ) from None
 
 
 def as_seed(body: Mapping[str, Any], name: str = "seed") -> int | None:

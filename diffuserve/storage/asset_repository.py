@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, cast, exists, false, func, select, true, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import InstrumentedAttribute
 
 from diffuserve.errors import NotFound
 from diffuserve.storage.database import Database
@@ -13,6 +16,8 @@ from diffuserve.storage.pagination import decode_token, encode_token
 from diffuserve.storage.records import AssetRecord, Page
 from diffuserve.storage.tables import AssetRow
 from diffuserve.storage.timeutil import as_utc
+
+_MS = timedelta(milliseconds=1)
 
 
 def _record(row: AssetRow) -> AssetRecord:
@@ -51,8 +56,39 @@ class AssetFilter:
     root_asset_id: str | None = None
     author_id: str | None = None
     types: tuple[str, ...] | None = None
+    privacy: str | None = None
+    tags: tuple[str, ...] = ()
+    collection_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
     sort_by: str = "createdAt"
     descending: bool = True
+
+
+def _floor_ms(moment: datetime) -> datetime:
+    moment = as_utc(moment)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _after(column: InstrumentedAttribute[datetime], moment: datetime) -> ColumnElement[bool]:
+    """Later than `moment` to the millisecond, as the wire shows times: an asset's own createdAt leaves it out."""
+    try:
+        return column >= _floor_ms(moment) + _MS
+    except OverflowError:
+        return false()
+
+
+def _before(column: InstrumentedAttribute[datetime], moment: datetime) -> ColumnElement[bool]:
+    """Earlier than `moment` to the millisecond, as the wire shows times."""
+    floor = _floor_ms(moment)
+    if floor == as_utc(moment):
+        return column < floor
+    try:
+        return column < floor + _MS
+    except OverflowError:
+        return true()
 
 
 class AssetRepository:
@@ -112,10 +148,32 @@ class AssetRepository:
             query = query.where(AssetRow.author_id == flt.author_id)
         if flt.types is not None:
             query = query.where(AssetRow.asset_type.in_(list(flt.types)))
+        if flt.privacy not in (None, "private") or flt.collection_id is not None:
+            query = query.where(false())  # every stored asset is private and in no collection
+        if flt.tags:
+            query = self._with_tags(query, flt.tags)
+        for column, after, before in (
+            (AssetRow.created_at, flt.created_after, flt.created_before),
+            (AssetRow.updated_at, flt.updated_after, flt.updated_before),
+        ):
+            if after is not None:
+                query = query.where(_after(column, after))
+            if before is not None:
+                query = query.where(_before(column, before))
         with self.db.read() as s:
             rows = s.scalars(query.offset(offset).limit(page_size + 1)).all()
             items = tuple(_record(r) for r in rows[:page_size])
         return Page(items, encode_token(offset + page_size) if len(rows) > page_size else None)
+
+    def _with_tags(self, query: Select[tuple[AssetRow]], tags: tuple[str, ...]) -> Select[tuple[AssetRow]]:
+        """Assets holding every one of `tags` in their JSON array: jsonb containment on PostgreSQL, json_each
+        on SQLite."""
+        if self.db.engine.dialect.name == "postgresql":
+            return query.where(cast(AssetRow.tags, JSONB).contains(list(tags)))
+        for tag in tags:
+            each = func.json_each(AssetRow.tags).table_valued("value")
+            query = query.where(exists(select(1).select_from(each).where(each.c.value == tag)))
+        return query
 
     def delete(self, asset_ids: Iterable[str]) -> list[AssetRecord]:
         """Marks the assets deleted (all or none) and returns them so their blobs can be removed."""

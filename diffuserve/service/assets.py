@@ -18,6 +18,7 @@ from diffuserve.storage.asset_store import AssetStore, NewAsset
 from diffuserve.storage.records import AssetRecord
 
 MAX_DELETE = 100
+PRIVACIES = ("private", "public", "unlisted")
 
 
 def _snake_to_camel(name: str) -> str:
@@ -82,6 +83,10 @@ class AssetService:
         direction = (q.get("sortDirection") or "desc").lower()
         if direction not in ("asc", "desc"):
             raise InvalidRequest(f"sortDirection must be asc or desc, got {direction!r}", field="sortDirection")
+        privacy = q.get("privacy") or None
+        if privacy is not None and privacy not in PRIVACIES:
+            raise InvalidRequest(f"privacy must be one of {', '.join(PRIVACIES)}, got {privacy!r}", field="privacy")
+        tags = [coerce.text(t.strip(), "tags") for t in (q.get("tags") or "").split(",") if t.strip()]
         flt = AssetFilter(
             inference_id=q.get("inferenceId"),
             model_id=q.get("modelId"),
@@ -89,6 +94,13 @@ class AssetService:
             root_asset_id=q.get("rootAssetId"),
             author_id=q.get("authorId"),
             types=tuple(types) if types else None,
+            privacy=privacy,
+            tags=tuple(tags),
+            collection_id=q.get("collectionId") or None,
+            created_after=coerce.as_datetime(q.get("createdAfter"), "createdAfter"),
+            created_before=coerce.as_datetime(q.get("createdBefore"), "createdBefore"),
+            updated_after=coerce.as_datetime(q.get("updatedAfter"), "updatedAfter"),
+            updated_before=coerce.as_datetime(q.get("updatedBefore"), "updatedBefore"),
             sort_by=sort_by,
             descending=direction == "desc",
         )

@@ -165,7 +165,7 @@ class AssetRepository:
             items = tuple(_record(r) for r in rows[:page_size])
         return Page(items, encode_token(offset + page_size) if len(rows) > page_size else None)
 
-    def _with_tags(self, query: Select[tuple[AssetRow]], tags: tuple[str, ...]) -> Select[tuple[AssetRow]]:
+    def _with_tags(self, query: Select[AssetRow], tags: tuple[str, ...]) -> Select[AssetRow]:
         """Assets holding every one of `tags` in their JSON array: jsonb containment on PostgreSQL, json_each
         on SQLite."""
         if self.db.engine.dialect.name == "postgresql":

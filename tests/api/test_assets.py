@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -72,6 +74,62 @@ def test_data_url_inputs_become_assets_with_parent_and_hide(client: httpx.Client
     again = client.post("/v1/generate/img2img", json={**body, "image": job["metadata"]["assetIds"][0]})
     assert again.status_code == 200 and again.json()["inference"]["imageId"] == job["metadata"]["assetIds"][0]
     wait_for(client, again.json()["job"]["jobId"])
+
+
+def test_listing_filters_by_privacy_tags_collection_and_dates(client: httpx.Client) -> None:
+    root = client.post("/v1/assets", json={"name": "r.png", "image": data_url(picture(16))}).json()["asset"]
+    children = []
+    for n in range(2):
+        time.sleep(0.01)  # timestamps are shown to the millisecond
+        body = {"name": f"{n}.png", "image": data_url(picture(16)), "parentId": root["id"]}
+        children.append(client.post("/v1/assets", json=body).json()["asset"])
+    first, second = children
+
+    def ids(**params: str) -> list[str]:
+        response = client.get("/v1/assets", params={"parentAssetId": root["id"], "sortDirection": "asc", **params})
+        assert response.status_code == 200, response.text
+        return [a["id"] for a in response.json()["assets"]]
+
+    both = [first["id"], second["id"]]
+    assert ids() == both
+    assert first["privacy"] == "private" and first["tags"] == [] and first["collectionIds"] == []
+    assert ids(privacy="private") == both
+    assert ids(privacy="public") == ids(privacy="unlisted") == []
+    assert ids(collectionId="collection_1") == []
+    assert ids(tags="") == both
+    assert ids(tags="cat") == ids(tags="cat,red") == []
+    repeated = [("parentAssetId", root["id"]), ("tags", "cat"), ("tags", "red")]
+    assert client.get("/v1/assets", params=repeated).json()["assets"] == []
+    # Bounds are exclusive: an asset's own createdAt leaves it out.
+    assert ids(createdAfter=first["createdAt"]) == [second["id"]]
+    assert ids(createdBefore=second["createdAt"]) == [first["id"]]
+    assert ids(createdAfter=first["createdAt"], createdBefore=second["createdAt"]) == []
+    assert ids(createdAfter=root["createdAt"], createdBefore="9999-01-01T00:00:00Z") == both
+    offset = datetime.fromisoformat(first["createdAt"]).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    assert offset.endswith("-05:00") and ids(createdAfter=offset) == [second["id"]]
+    assert ids(updatedAfter=first["updatedAt"], sortBy="updatedAt") == [second["id"]]
+    assert ids(updatedBefore=second["updatedAt"], sortBy="updatedAt") == [first["id"]]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("privacy", "secret"),
+        ("privacy", "Private"),
+        ("createdAfter", "yesterday"),
+        ("createdBefore", "2024-13-01T00:00:00Z"),
+        ("updatedAfter", "2024-05-01T25:00:00Z"),
+        ("updatedBefore", "1714564800"),
+        ("updatedBefore", "9999-12-31T23:59:59-01:00"),  # later than any datetime in UTC
+    ],
+)
+def test_a_bad_listing_filter_is_400_naming_the_field(client: httpx.Client, field: str, value: str) -> None:
+    response = client.get("/v1/assets", params={field: value})
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["field"] == field and body["reason"] == "invalid_request"
+    if field == "privacy":
+        assert "private, public, unlisted" in body["message"]
 
 
 def test_a_lone_surrogate_in_a_name_or_an_id_is_400(client: httpx.Client) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from diffuserve.storage.asset_store import AssetStore, NewAsset
 from diffuserve.storage.blobs import LocalBlobStore
 from diffuserve.storage.database import Database
 from diffuserve.storage.job_repository import MAX_RUNS, JobRepository
-from diffuserve.storage.records import JobStatus
+from diffuserve.storage.records import AssetRecord, JobStatus
 from tests.service_helpers import picture, png
 
 
@@ -93,3 +95,52 @@ def test_asset_listing_leaves_out_hidden_and_deleted(db: Database, tmp_path: Pat
         store.get(child.id)
     with pytest.raises(NotFound):
         store.delete([child.id])
+
+
+def _asset(n: int, created: datetime, *, tags: tuple[str, ...] = ()) -> AssetRecord:
+    return AssetRecord(
+        id=f"asset_{n}",
+        name=f"{n}.png",
+        mime_type="image/png",
+        blob_key=f"{n}.png",
+        size=1,
+        width=1,
+        height=1,
+        source="uploaded",
+        hidden=False,
+        metadata={},
+        created_at=created,
+        updated_at=created + timedelta(hours=1),
+        author_id="a",
+        owner_id="o",
+        tags=tags,
+    )
+
+
+def test_asset_listing_by_tags_privacy_collection_and_dates(db: Database) -> None:
+    assets = AssetRepository(db)
+    t0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    for n, tags in enumerate([("cat", "red"), ("cat",), (), ('a "quoted", tag',)]):
+        assets.insert(_asset(n, t0 + timedelta(minutes=n), tags=tags))
+
+    def ids(**filters: object) -> list[str]:
+        flt = replace(AssetFilter(descending=False), **filters)
+        return [a.id for a in assets.page(flt, page_size=10).items]
+
+    assert ids(tags=("cat",)) == ["asset_0", "asset_1"]
+    assert ids(tags=("cat", "red")) == ["asset_0"]
+    assert ids(tags=("red", "blue")) == []
+    assert ids(tags=('a "quoted", tag',)) == ["asset_3"]
+    assert ids(privacy="private") == ["asset_0", "asset_1", "asset_2", "asset_3"]
+    assert ids(privacy="public") == ids(privacy="unlisted") == ids(collection_id="collection_1") == []
+    # Bounds are exclusive at the millisecond the wire shows: 12:00:00.123 is asset_0's own createdAt.
+    shown = t0.replace(microsecond=123000)
+    assert ids(created_after=shown) == ["asset_1", "asset_2", "asset_3"]
+    assert ids(created_before=shown + timedelta(minutes=1)) == ["asset_0"]
+    assert ids(created_after=shown, created_before=shown + timedelta(minutes=3)) == ["asset_1", "asset_2"]
+    in_paris = shown.astimezone(timezone(timedelta(hours=2)))
+    assert ids(created_after=in_paris) == ["asset_1", "asset_2", "asset_3"]
+    assert ids(updated_after=shown + timedelta(hours=1, minutes=2)) == ["asset_3"]
+    assert ids(updated_before=shown + timedelta(hours=1)) == []
+    assert ids(created_after=datetime.max.replace(tzinfo=UTC)) == []
+    assert len(ids(created_before=datetime.max.replace(tzinfo=UTC))) == 4

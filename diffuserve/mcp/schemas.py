@@ -323,6 +323,13 @@ class GetAssetsArguments(ToolArguments):
         description="Only this asset type: 'uploaded' or 'inference-<mode>' (e.g. inference-txt2img).",
     )
     types: str | None = Field(default=None, description="Comma-separated asset types; cannot be combined with `type`.")
+    tags: str | None = Field(default=None, description="Comma-separated tags; only assets that have all of them.")
+    createdAfter: str | None = Field(
+        default=None, description="Only assets created after this ISO-8601 time, e.g. 2026-11-22T18:00:00Z."
+    )
+    createdBefore: str | None = Field(default=None, description="Only assets created before this ISO-8601 time.")
+    updatedAfter: str | None = Field(default=None, description="Only assets updated after this ISO-8601 time.")
+    updatedBefore: str | None = Field(default=None, description="Only assets updated before this ISO-8601 time.")
     sortBy: str = Field(
         default="createdAt",
         description="Which date to sort by: creation or last update.",

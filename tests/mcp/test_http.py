@@ -160,20 +160,23 @@ def test_dry_run_prices_the_request_and_creates_nothing(
 
 
 def test_upload_then_read_list_and_look_at_the_asset(mcp_service: RunningService, mcp_headers: dict[str, str]) -> None:
-    async def run() -> tuple[Any, Any, Any]:
+    async def run() -> tuple[Any, Any, Any, Any]:
         async with http_session(mcp_service.mcp_url, mcp_headers) as client:
             stored = await client.call_tool("post-asset", {"name": "sketch.png", "image": data_url(picture(96))})
             asset_id = payload(stored)["asset"]["id"]
             one = await client.call_tool("get-assets-by-asset-id", {"assetId": asset_id})
             listed = await client.call_tool("get-assets", {"type": "uploaded", "pageSize": 100})
-            return stored, one, listed
+            created = payload(stored)["asset"]["createdAt"]
+            later = await client.call_tool("get-assets", {"type": "uploaded", "createdAfter": created})
+            return stored, one, listed, later
 
-    stored, one, listed = anyio.run(run)
+    stored, one, listed, later = anyio.run(run)
     asset = payload(stored)["asset"]
     assert asset["properties"]["width"] == 96 and asset["metadata"]["name"] == "sketch.png"
     assert payload(one)["asset"]["id"] == asset["id"]
     assert_preview_images(one, 1)
     assert asset["id"] in [a["id"] for a in payload(listed)["assets"]]
+    assert asset["id"] not in [a["id"] for a in payload(later)["assets"]]  # the bound is exclusive
 
 
 def test_models_and_jobs_can_be_read(mcp_service: RunningService, mcp_headers: dict[str, str]) -> None:

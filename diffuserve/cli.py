@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
@@ -46,6 +46,15 @@ def _open_image(path: str, what: str) -> Image.Image:
         raise CliError(f"{what} {path}: no such file") from exc
     except (UnidentifiedImageError, OSError) as exc:
         raise CliError(f"{what} {path}: not a readable image ({exc})") from exc
+
+
+def _json_option(flag: str, text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"{flag}: not valid JSON ({exc})") from exc
 
 
 def _concept(text: str) -> Concept:
@@ -142,15 +151,21 @@ def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
             config=args.inpaint_config,
         )
     ip_adapters: dict[IpAdapterType, IpAdapterSet] = {}
-    ip_args: list[tuple[IpAdapterType, str | None, str | None, Literal["global", "instantstyle"]]] = [
-        (IpAdapterType.STYLE, args.ip_style, args.ip_style_encoder, args.ip_style_mode),
-        (IpAdapterType.CHARACTER, args.ip_character, args.ip_character_encoder, "global"),
+    style_blocks = _json_option("--ip-style-blocks", args.ip_style_blocks)
+    ip_args: list[tuple[IpAdapterType, str | None, str | None, str, Any]] = [
+        (IpAdapterType.STYLE, args.ip_style, args.ip_style_encoder, args.ip_style_mode, style_blocks),
+        (IpAdapterType.CHARACTER, args.ip_character, args.ip_character_encoder, "global", None),
     ]
-    for kind_name, weights, encoder, mode in ip_args:
+    for kind_name, weights, encoder, mode, blocks in ip_args:
         if bool(weights) != bool(encoder):
             raise CliError(f"--ip-{kind_name.value} and --ip-{kind_name.value}-encoder go together")
         if weights and encoder:
-            ip_adapters[kind_name] = IpAdapterSet(weights=weights, image_encoder=encoder, scale_mode=mode)
+            ip_adapters[kind_name] = IpAdapterSet(
+                weights=weights,
+                image_encoder=encoder,
+                scale_mode="blocks" if blocks is not None else mode,  # type: ignore[arg-type]
+                scale_blocks=blocks,
+            )
     spec = ModelSpec(
         id=args.id,
         name=args.name or args.id,
@@ -211,6 +226,10 @@ def _add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     a.add_argument("--ip-style", help="style IP-Adapter weights (path or owner/repo/path)")
     a.add_argument("--ip-style-encoder", help="its image encoder folder (path or owner/repo/path)")
     a.add_argument("--ip-style-mode", choices=["global", "instantstyle"], default="global")
+    a.add_argument(
+        "--ip-style-blocks",
+        help='per-block scale multipliers as JSON (InstantStyle), e.g. {"up": {"block_0": [0, 1, 0]}}',
+    )
     a.add_argument("--ip-character", help="character (face) IP-Adapter weights")
     a.add_argument("--ip-character-encoder", help="its image encoder folder")
     a.add_argument("--compliant", action="append", default=[], help="for LoRAs: a base model id it fits")

@@ -136,7 +136,18 @@ class IpAdapters:
     def _scale_config(pipe: DiffusionPipeline, ip_set: IpAdapterSet, scales: tuple[float, ...]) -> list[Any]:
         if ip_set.scale_mode == "global":
             return list(scales)
+        if ip_set.scale_blocks is not None:
+            return [_times(ip_set.scale_blocks, s) for s in scales]
         # InstantStyle: the middle attention layer of the first up block carries style (notes/ip-adapter.md §2.3).
         n_layers = len(pipe.unet.up_blocks[0].attentions)
         middle = n_layers // 2
         return [{"up": {"block_0": [s if i == middle else 0.0 for i in range(n_layers)]}} for s in scales]
+
+
+def _times(blocks: Any, scale: float) -> Any:
+    """A per-block scale dict with every multiplier times `scale`."""
+    if isinstance(blocks, dict):
+        return {key: _times(value, scale) for key, value in blocks.items()}
+    if isinstance(blocks, list):
+        return [float(v) * scale for v in blocks]
+    return float(blocks) * scale

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from diffuserve.engine.types import IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, ModelLoadError, NotFound
@@ -52,14 +52,23 @@ class IpAdapterSet(BaseModel):
     `weights` and `image_encoder` are local paths or hub references `owner/repo/sub/path`
     (e.g. `h94/IP-Adapter/models/ip-adapter-plus_sd15.safetensors`, `h94/IP-Adapter/models/image_encoder`).
     `scale_mode`: `global` scales every attention layer; `instantstyle` applies the scale to the style block
-    only (`up.block_0`, the middle attention layer), InstantStyle's recipe for SDXL.
+    only (`up.block_0`, the middle attention layer), InstantStyle's recipe for SDXL; `blocks` multiplies the
+    scale into `scale_blocks`, a diffusers per-block dict such as InstantStyle's style + layout
+    `{"up": {"block_0": [0, 1, 0]}, "down": {"block_2": [0, 1]}}` (blocks left out get 0).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     weights: str
     image_encoder: str
-    scale_mode: Literal["global", "instantstyle"] = "global"
+    scale_mode: Literal["global", "instantstyle", "blocks"] = "global"
+    scale_blocks: dict[str, float | list[float] | dict[str, float | list[float]]] | None = None
+
+    @model_validator(mode="after")
+    def _blocks_go_with_their_mode(self) -> IpAdapterSet:
+        if (self.scale_mode == "blocks") != (self.scale_blocks is not None):
+            raise ValueError("scale_blocks is given exactly when scale_mode is 'blocks'")
+        return self
 
 
 class ModelSpec(BaseModel):

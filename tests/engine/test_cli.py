@@ -152,3 +152,28 @@ def test_the_installed_console_script_runs(cli_env: Settings) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "tiny-sd15" in done.stdout
+
+
+def test_models_add_with_per_block_style_scales(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    root = cli_env.resolved_demo_models_dir
+    common = [
+        "models",
+        "add",
+        "blocky",
+        "--type",
+        "sd-xl",
+        "--folder",
+        str(root / "tiny-sdxl"),
+        "--ip-style",
+        str(root / "tiny-ip-adapter/sdxl_models/ip-adapter-plus_sdxl_vit-h.safetensors"),
+        "--ip-style-encoder",
+        str(root / "tiny-ip-adapter/models/image_encoder"),
+    ]
+    assert main([*common, "--ip-style-blocks", "{not json"]) == 2
+    assert "--ip-style-blocks: not valid JSON" in capsys.readouterr().err
+    assert main([*common, "--ip-style-blocks", '{"up": {"block_0": [0, 1, 0]}, "down": {"block_2": [0, 1]}}']) == 0
+    assert "txt2img_ip_adapter" in capsys.readouterr().out
+    assert main(["models", "show", "blocky"]) == 0
+    style = json.loads(capsys.readouterr().out)["ip_adapters"]["style"]
+    assert style["scale_mode"] == "blocks" and style["scale_blocks"]["down"] == {"block_2": [0.0, 1.0]}
+    assert main(["models", "remove", "blocky"]) == 0

@@ -182,3 +182,39 @@ def test_adapters_that_do_not_fit_fail_cleanly_and_leave_the_model_untouched(
         mismatched.generate(GenerationRequest(**{**plain.__dict__, "concepts": (Concept("xl-lora-on-sd15", 1.0),)}))
     after = mismatched.generate(plain).images[0].image
     assert after.tobytes() == engine.generate(plain).images[0].image.tobytes()
+
+
+def test_per_block_scales_multiply_the_request_scale(tmp_path: Path, registry: Registry, engine: Engine) -> None:
+    """`blocks` with InstantStyle's style block equals `instantstyle`; all-zero multipliers equal no adapter."""
+    sdxl = registry.get("tiny-sdxl")
+    style = sdxl.ip_adapters[IpAdapterType.STYLE]
+    local = Registry(tmp_path / "models.yaml")
+    for model_id, blocks in (("as-instantstyle", {"up": {"block_0": [0, 1, 0]}}), ("zeros", {"up": {"block_0": 0}})):
+        ip_set = style.model_copy(update={"scale_mode": "blocks", "scale_blocks": blocks})
+        local.add(sdxl.model_copy(update={"id": model_id, "ip_adapters": {IpAdapterType.STYLE: ip_set}}))
+    custom = Engine(local, Settings(data_dir=tmp_path))
+
+    def run(eng: Engine, model_id: str, mode: Mode = Mode.TXT2IMG_IP_ADAPTER) -> bytes:
+        request = GenerationRequest(
+            mode,
+            model_id,
+            "x",
+            width=512,
+            height=512,
+            num_inference_steps=1,
+            seed=5,
+            ip_adapter_images=(Image.new("RGB", (32, 32), "red"),) if mode.uses_ip_adapter else (),
+            ip_adapter_scales=(0.8,) if mode.uses_ip_adapter else (),
+        )
+        return eng.generate(request).images[0].image.tobytes()
+
+    assert run(custom, "as-instantstyle") == run(engine, "tiny-sdxl")
+    assert run(custom, "zeros") == run(engine, "tiny-sdxl", Mode.TXT2IMG)
+    assert run(custom, "zeros") != run(custom, "as-instantstyle")
+
+
+def test_scale_blocks_go_with_the_blocks_mode() -> None:
+    with pytest.raises(ValueError, match="scale_blocks is given exactly when scale_mode is 'blocks'"):
+        IpAdapterSet(weights="/w.safetensors", image_encoder="/enc", scale_mode="blocks")
+    with pytest.raises(ValueError, match="scale_blocks is given exactly when"):
+        IpAdapterSet(weights="/w.safetensors", image_encoder="/enc", scale_blocks={"up": {"block_0": [0, 1, 0]}})

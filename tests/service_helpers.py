@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,49 @@ def data_url(image: Image.Image) -> str:
 
 def open_png(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data))
+
+
+class LocalReceiver:
+    """A local HTTP server for webhooks and image URLs: GET serves a 64x64 PNG at any path, POST records the
+    JSON webhook payload; with `refuse_first` the first POST is answered 503, to exercise the retry."""
+
+    def __init__(self, *, refuse_first: bool = False) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.attempts = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = png(picture(64))
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.attempts += 1
+                ok = not (refuse_first and receiver.attempts == 1)
+                if ok:
+                    receiver.calls.append(payload)
+                self.send_response(200 if ok else 503)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for_call(self, timeout_s: float = 10) -> dict[str, Any]:
+        """The first webhook payload delivered."""
+        deadline = time.monotonic() + timeout_s
+        while not self.calls:
+            assert time.monotonic() < deadline, "webhook never delivered"
+            time.sleep(0.05)
+        return self.calls[0]
+
+    def close(self) -> None:
+        self.server.shutdown()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,48 +12,14 @@ import httpx
 import pytest
 
 from diffuserve.engine.engine import Engine
-from tests.service_helpers import RunningService, open_png, picture, png, run_service
-
-
-class Receiver:
-    """A local HTTP server: serves a PNG at /image.png and records webhook POSTs (the first one fails)."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.attempts = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = png(picture(64))
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self) -> None:
-                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.attempts += 1
-                ok = receiver.attempts > 1  # the first delivery is refused, to exercise the retry
-                if ok:
-                    receiver.calls.append(payload)
-                self.send_response(200 if ok else 503)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from tests.service_helpers import LocalReceiver, RunningService, open_png, run_service
 
 
 @pytest.fixture()
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+def receiver() -> Iterator[LocalReceiver]:
+    r = LocalReceiver(refuse_first=True)
     yield r
-    r.server.shutdown()
+    r.close()
 
 
 @pytest.fixture()
@@ -65,7 +29,7 @@ def permissive(tmp_path: Path, engine: Engine) -> Iterator[RunningService]:
         yield s
 
 
-def test_submit_poll_and_webhook(permissive: RunningService, receiver: Receiver) -> None:
+def test_submit_poll_and_webhook(permissive: RunningService, receiver: LocalReceiver) -> None:
     body = {
         "model_id": "tiny-sd15",
         "prompt": "a lighthouse",
@@ -93,15 +57,11 @@ def test_submit_poll_and_webhook(permissive: RunningService, receiver: Receiver)
         assert open_png(httpx.get(status["download_urls"][0]).content).size == (64, 64)
         job = c.get(f"/v1/jobs/{task['id']}").json()["job"]
         assert job["metadata"]["input"]["type"] == "img2img"
-    deadline = time.monotonic() + 10
-    while not receiver.calls:
-        assert time.monotonic() < deadline, "webhook never delivered"
-        time.sleep(0.05)
-    assert receiver.calls[0] == status
+    assert receiver.wait_for_call() == status
     assert receiver.attempts == 2
 
 
-def test_ip_adapter_names_map_to_the_models_sets(permissive: RunningService, receiver: Receiver) -> None:
+def test_ip_adapter_names_map_to_the_models_sets(permissive: RunningService, receiver: LocalReceiver) -> None:
     body = {
         "model_id": "sd",
         "prompt": "portrait",

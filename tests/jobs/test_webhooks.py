@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,48 +13,20 @@ from diffuserve.engine.engine import Engine
 from diffuserve.storage.ids import new_job_id
 from diffuserve.storage.job_repository import MAX_RUNS, JobRepository
 from diffuserve.storage.records import JobStatus
-from tests.service_helpers import run_service, wait_for
+from tests.service_helpers import LocalReceiver, run_service, wait_for
 
 QUICK = {"modelId": "tiny-sd15", "prompt": "quick", "numSamples": 1, "numInferenceSteps": 1, "width": 64, "height": 64}
 LONG = {**QUICK, "prompt": "long", "numInferenceSteps": 150, "numSamples": 4, "width": 256, "height": 256}
 
 
-class Hooks:
-    """A local HTTP server that records the webhook POSTs it receives."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        hooks = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                hooks.calls.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for_call(self, timeout_s: float = 10) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while not self.calls:
-            assert time.monotonic() < deadline, "webhook never delivered"
-            time.sleep(0.05)
-        return self.calls[0]
-
-
 @pytest.fixture()
-def hooks() -> Iterator[Hooks]:
-    h = Hooks()
+def hooks() -> Iterator[LocalReceiver]:
+    h = LocalReceiver()
     yield h
-    h.server.shutdown()
+    h.close()
 
 
-def test_a_job_canceled_while_queued_gets_its_webhook(tmp_path: Path, engine: Engine, hooks: Hooks) -> None:
+def test_a_job_canceled_while_queued_gets_its_webhook(tmp_path: Path, engine: Engine, hooks: LocalReceiver) -> None:
     with (
         run_service(tmp_path, engine, open_mode=True, fetch_allow_private=True, webhook_backoff_s=0.05) as service,
         service.client() as c,
@@ -75,7 +42,7 @@ def test_a_job_canceled_while_queued_gets_its_webhook(tmp_path: Path, engine: En
 
 
 def test_a_job_failed_at_start_after_too_many_interrupted_runs_gets_its_webhook_at_that_start(
-    tmp_path: Path, engine: Engine, hooks: Hooks
+    tmp_path: Path, engine: Engine, hooks: LocalReceiver
 ) -> None:
     db = open_database(Settings(data_dir=tmp_path))
     try:

@@ -81,7 +81,7 @@ class Engine:
         """Whether a request for this model and mode would start without loading weights."""
         model = self.registry.get(model_id)
         if model.type.is_lora:
-            model, _ = validation.resolve_model(self.registry, GenerationRequest(mode, model_id, "x"))
+            model = validation.base_model(self.registry, model)
         return self.cache.is_loaded(model, self._variant(model, mode))
 
     @staticmethod
@@ -110,15 +110,13 @@ class Engine:
                 ip_set = model.ip_adapters[request.ip_adapter_type] if request.mode.uses_ip_adapter else None
                 self.ip_adapters.apply(pipe, entry.adapter_state, ip_set, resolved.ip_adapter_scales)
                 # 4. Denoise, batch by batch, each image with its own seed.
-                images = self._run_batches(pipe, model, resolved, callbacks)
+                inputs = self._pipeline_inputs(resolved)
+                images = self._run_batches(pipe, model, resolved, inputs, callbacks)
             finally:
                 self.loras.deactivate(pipe, entry.adapter_state)
-        # 5. Inpaint: put the generated region back into the original.
+        # 5. Inpaint: put the generated region back into the original (both already fitted to the output size).
         if request.mode.uses_mask and not request.disable_merging:
-            assert request.image is not None and request.mask is not None
-            original = fit_image(request.image, resolved.width, resolved.height)
-            mask = fit_mask(request.mask, resolved.width, resolved.height)
-            images = [merge_inpaint(original, image, mask) for image in images]
+            images = [merge_inpaint(inputs["image"], image, inputs["mask_image"]) for image in images]
         return GenerationResult(
             images=tuple(
                 GeneratedImage(image=im, seed=s, index=i)
@@ -157,7 +155,12 @@ class Engine:
         return kwargs
 
     def _run_batches(
-        self, pipe: DiffusionPipeline, model: ModelSpec, resolved: ResolvedRequest, callbacks: Callbacks
+        self,
+        pipe: DiffusionPipeline,
+        model: ModelSpec,
+        resolved: ResolvedRequest,
+        inputs: dict[str, Any],
+        callbacks: Callbacks,
     ) -> list[Any]:
         seeds = resolved.seeds
         size = self.settings.max_batch_size
@@ -169,14 +172,13 @@ class Engine:
             self.settings.preview_every,
             resolved.request.intermediate_images,
         )
-        kwargs = self._pipeline_inputs(resolved)
         images: list[Any] = []
         for index, batch in enumerate(batches):
             tracker.batch = index
             generators = [torch.Generator("cpu").manual_seed(seed) for seed in batch]
             with torch.inference_mode():
                 output = pipe(
-                    **kwargs,
+                    **inputs,
                     num_images_per_prompt=len(batch),
                     generator=generators,
                     callback_on_step_end=tracker,

@@ -40,23 +40,27 @@ DEFAULT_STRENGTH = 0.75
 DEFAULT_IP_SCALE = 0.9
 
 
-def resolve_model(registry: Registry, request: GenerationRequest) -> tuple[ModelSpec, GenerationRequest]:
-    """The base model that runs the request; a LoRA model id runs its first base with the LoRA at scale 1."""
-    model = registry.get(request.model_id)
-    if not model.type.is_lora:
-        return model, request
-    for base_id in model.compliant_model_ids:
+def base_model(registry: Registry, lora: ModelSpec) -> ModelSpec:
+    """The model a LoRA model id runs on: its first registered compliant base."""
+    for base_id in lora.compliant_model_ids:
         try:
-            base = registry.get(base_id)
+            return registry.get(base_id)
         except NotFound:
             continue
-        concepts = (Concept(model.id, 1.0), *request.concepts)
-        return base, replace(request, model_id=base.id, concepts=concepts)
     raise InvalidRequest(
-        f"LoRA model {model.id!r} has no registered base model (compliantModelIds: {list(model.compliant_model_ids)})",
+        f"LoRA model {lora.id!r} has no registered base model (compliantModelIds: {list(lora.compliant_model_ids)})",
         field="modelId",
         reason="model_without_base",
     )
+
+
+def resolve_model(registry: Registry, request: GenerationRequest) -> tuple[ModelSpec, GenerationRequest]:
+    """The base model that runs the request; a LoRA model id runs its base with the LoRA at scale 1."""
+    model = registry.get(request.model_id)
+    if not model.type.is_lora:
+        return model, request
+    base = base_model(registry, model)
+    return base, replace(request, model_id=base.id, concepts=(Concept(model.id, 1.0), *request.concepts))
 
 
 def _check_capability(model: ModelSpec, mode: Mode) -> None:

@@ -10,7 +10,6 @@ from PIL import Image
 
 from diffuserve.engine.engine import Engine
 from diffuserve.engine.types import Mode, ResolvedRequest
-from diffuserve.errors import InvalidRequest
 from diffuserve.jobs.inputs import InputImages, build_request
 from diffuserve.jobs.queue import JobQueue
 from diffuserve.service.cost import creative_units
@@ -62,15 +61,7 @@ class InferenceService:
             mask=self._load(parsed.mask),
             ip_adapter_images=tuple(self._load_required(ref) for ref in parsed.ip_adapter_images),
         )
-        # 3. Check the request against the model and fill in the defaults. Rule 11 reads the capabilities the
-        # named model lists (GET /models), which for a LoRA are narrower than its base model's.
-        model = self.engine.registry.get(parsed.fields["modelId"])
-        if mode.capability not in model.capabilities:
-            raise InvalidRequest(
-                f"model {model.id!r} cannot run {mode.capability}; its capabilities are {list(model.capabilities)}",
-                field="modelId",
-                reason="unsupported_capability",
-            )
+        # 3. Check the request against the model (capabilities included) and fill in the defaults.
         resolved = self.engine.validate(build_request(mode, parsed.fields, images))
         cost = creative_units(resolved)
         if dry_run:

@@ -34,11 +34,11 @@ def _inputs(size: int) -> dict[str, Any]:
 
 
 def _engine_runner(root: Path, mode: str, size: int, steps: int) -> Any:
+    from diffuserve.catalog.registry import Registry
+    from diffuserve.catalog.types import GenerationRequest, Mode
     from diffuserve.config import Settings
     from diffuserve.engine.engine import Engine
-    from diffuserve.engine.registry import Registry
     from diffuserve.engine.tiny import build_demo_models
-    from diffuserve.engine.types import GenerationRequest, Mode
 
     registry = Registry(root / "models.yaml")
     for spec in build_demo_models(root / "demo"):

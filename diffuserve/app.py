@@ -24,9 +24,9 @@ from diffuserve.api import (
 )
 from diffuserve.api.errors import install_error_handlers
 from diffuserve.api.limits import MAX_BODY_BYTES, BodySizeLimit
+from diffuserve.catalog.registry import Registry
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.registry import Registry
 from diffuserve.errors import Conflict
 from diffuserve.jobs.local_queue import InProcessQueue
 from diffuserve.jobs.runner import JobRunner
@@ -136,7 +136,7 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         max_bytes=settings.fetch_max_bytes,
         timeout_s=settings.fetch_timeout_s,
     )
-    inference = InferenceService(engine=engine, jobs=jobs, assets=assets, queue=queue, signer=signer)
+    inference = InferenceService(registry=registry, jobs=jobs, assets=assets, queue=queue, signer=signer)
     services = Services(
         inference=inference,
         jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=blobs),

@@ -12,12 +12,12 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
+from diffuserve.catalog.schedulers import SCHEDULER_NAMES
+from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.cli_serve import add_serve_commands
 from diffuserve.config import Settings
 from diffuserve.engine.quiet import quiet_libraries
-from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
-from diffuserve.engine.schedulers import SCHEDULER_NAMES
-from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.errors import DiffuserveError, first_line
 from diffuserve.mcp.cli import add_mcp_command
 

@@ -27,8 +27,15 @@ class Settings(BaseSettings):
     device: str = "auto"
     # Torch dtype: "auto" is float16 on cuda/mps and float32 on cpu.
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    # Largest number of images denoised together; numSamples above it runs in several batches.
-    max_batch_size: int = Field(default=4, ge=1, le=128)
+    # Largest number of images denoised in one pipeline call, across the jobs of a batch; a job with more
+    # samples runs in several calls.
+    max_batch_images: int = Field(default=8, ge=1, le=128)
+    # How long the worker waits for more jobs with the same batch key when a batch is not full (ms).
+    batch_window_ms: int = Field(default=20, ge=0, le=10_000)
+    # Jobs for a model the worker has loaded go first, unless the oldest queued job has waited this long (s).
+    model_affinity_max_wait_s: float = Field(default=15.0, ge=0)
+    # IP-Adapter reference image embeddings kept in memory (by image content and encoder).
+    image_embed_cache_size: int = Field(default=256, ge=0)
     # Memory the pipeline cache may hold before it evicts the least recently used model (MiB).
     cache_budget_mb: int = Field(default=16384, ge=64)
     # Send a preview image every this many steps when a request asks for intermediate images.

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from diffuserve.catalog.registry import ModelSpec, Registry
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.registry import ModelSpec, Registry
 from tests.service_helpers import RunningService, run_service
 
 
@@ -30,7 +30,7 @@ def demo_specs(demo_root: Path) -> list[ModelSpec]:
 @pytest.fixture(scope="session")
 def session_settings(tmp_path_factory: pytest.TempPathFactory, demo_root: Path) -> Settings:
     data = tmp_path_factory.mktemp("data")
-    return Settings(data_dir=data, demo_models_dir=demo_root, max_batch_size=2, preview_every=1)
+    return Settings(data_dir=data, demo_models_dir=demo_root, max_batch_images=2, preview_every=1)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from diffuserve.api.deps import AuthorDep, ServicesDep
 from diffuserve.api.schemas import BODY_BY_MODE, body_schema
-from diffuserve.engine.types import Mode
+from diffuserve.catalog.types import Mode
 from diffuserve.service.coerce import query_flag
 
 router = APIRouter(prefix="/v1/generate", tags=["generate"])

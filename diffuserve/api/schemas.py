@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from diffuserve.engine.types import Mode
+from diffuserve.catalog.types import Mode
 
 
 class _Body(BaseModel):

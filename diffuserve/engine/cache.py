@@ -14,12 +14,14 @@ from typing import Any, Literal
 import torch
 from diffusers import DiffusionPipeline
 
+from diffuserve.catalog.registry import ModelSpec
+from diffuserve.engine.embeddings import LruCache
 from diffuserve.engine.loading import PIPELINE_CLASSES, load_pipeline, module_bytes
-from diffuserve.engine.registry import ModelSpec
 
 log = logging.getLogger(__name__)
 
 Variant = Literal["base", "inpaint"]
+PROMPT_CACHE_ENTRIES = 256
 
 
 @dataclass
@@ -31,6 +33,8 @@ class LoadedModel:
     pipe: DiffusionPipeline
     size_bytes: int
     adapter_state: dict[str, Any] = field(default_factory=dict)
+    # Prompt embeddings of this model's text encoders, by (prompt, negative prompt, CFG, active LoRAs).
+    prompt_cache: LruCache[Any] = field(default_factory=lambda: LruCache(PROMPT_CACHE_ENTRIES))
 
 
 class PipelineCache:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from diffuserve.catalog.registry import Registry
 from diffuserve.engine.quiet import quiet_libraries
-from diffuserve.engine.registry import Registry
 
 log = logging.getLogger(__name__)
 

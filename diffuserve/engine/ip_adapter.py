@@ -17,8 +17,8 @@ from diffusers import DiffusionPipeline
 from safetensors import safe_open
 from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
+from diffuserve.catalog.registry import IpAdapterSet
 from diffuserve.engine.loading import is_local, split_hub_ref
-from diffuserve.engine.registry import IpAdapterSet
 from diffuserve.errors import ModelLoadError, first_line
 
 log = logging.getLogger(__name__)

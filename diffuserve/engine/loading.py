@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from diffusers import (
     StableDiffusionXLPipeline,
 )
 
-from diffuserve.engine.registry import ModelSource, ModelSpec
-from diffuserve.engine.types import Mode
+from diffuserve.catalog.registry import ModelSource
+from diffuserve.catalog.types import Mode
 from diffuserve.errors import ModelLoadError, first_line
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,6 @@ PIPELINE_CLASSES: dict[str, tuple[type[DiffusionPipeline], type[DiffusionPipelin
     "sd15": (StableDiffusionPipeline, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline),
     "sdxl": (StableDiffusionXLPipeline, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline),
 }
-_FAMILY_SCHEDULER = {"sd15": "PNDMScheduler", "sdxl": "EulerDiscreteScheduler"}
 _LOAD_ERRORS = (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, NotImplementedError)
 
 
@@ -50,18 +48,6 @@ def split_hub_ref(ref: str) -> tuple[str, str]:
 def is_local(ref: str) -> bool:
     """A reference that looks like a path (absolute, relative with ./, or existing) is local."""
     return ref.startswith(("/", ".", "~")) or Path(ref).exists()
-
-
-def default_scheduler_name(model: ModelSpec) -> str:
-    """The scheduler class the model's own config names, or the family's usual one."""
-    folder = model.source.path if model.source.kind == "folder" else model.source.config
-    if folder and Path(folder, "scheduler", "scheduler_config.json").is_file():
-        try:
-            name = json.loads(Path(folder, "scheduler", "scheduler_config.json").read_text())["_class_name"]
-            return str(name)
-        except (OSError, ValueError, KeyError):
-            pass
-    return _FAMILY_SCHEDULER[model.type.family]
 
 
 def _check_local(model_id: str, source: ModelSource) -> None:

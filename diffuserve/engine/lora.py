@@ -11,8 +11,8 @@ import torch
 from diffusers import DiffusionPipeline
 from safetensors.torch import load_file
 
+from diffuserve.catalog.registry import ModelSpec
 from diffuserve.engine.loading import is_local, split_hub_ref
-from diffuserve.engine.registry import ModelSpec
 from diffuserve.errors import ModelLoadError, first_line
 
 

@@ -1,4 +1,4 @@
-"""The 15 schedulers of the Scenario API, by diffusers class name; a fresh instance per request."""
+"""A fresh diffusers scheduler per request, of one of the API's 15 classes (names in the catalog)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,7 @@ from typing import Any
 
 import diffusers
 
-SCHEDULER_NAMES: tuple[str, ...] = (
-    "DDIMScheduler",
-    "DDPMScheduler",
-    "DEISMultistepScheduler",
-    "DPMSolverMultistepScheduler",
-    "DPMSolverSinglestepScheduler",
-    "EulerAncestralDiscreteScheduler",
-    "EulerDiscreteScheduler",
-    "HeunDiscreteScheduler",
-    "KDPM2AncestralDiscreteScheduler",
-    "KDPM2DiscreteScheduler",
-    "LCMScheduler",
-    "LMSDiscreteScheduler",
-    "PNDMScheduler",
-    "TCDScheduler",
-    "UniPCMultistepScheduler",
-)
+from diffuserve.catalog.schedulers import SCHEDULER_NAMES
 
 
 def make_scheduler(name: str, base_config: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
+from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 
 
 @dataclass(frozen=True)

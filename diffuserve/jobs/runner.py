@@ -13,8 +13,8 @@ from typing import Any
 
 from PIL import PngImagePlugin
 
+from diffuserve.catalog.types import Callbacks, GenerationResult, Mode, Progress
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.types import Callbacks, GenerationResult, Mode, Progress
 from diffuserve.errors import DiffuserveError, GenerationCanceled
 from diffuserve.jobs.inputs import InputImages, build_request
 from diffuserve.storage.asset_store import AssetStore, NewAsset, png_bytes

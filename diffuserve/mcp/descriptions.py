@@ -3,7 +3,7 @@ what comes back, errors, and how the parameters interact."""
 
 from __future__ import annotations
 
-from diffuserve.engine.types import Mode
+from diffuserve.catalog.types import Mode
 from diffuserve.mcp.results import MAX_PREVIEWS, PREVIEW_PX
 from diffuserve.mcp.schemas import DEFAULT_WAIT_S
 

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from diffuserve.engine.schedulers import SCHEDULER_NAMES
-from diffuserve.engine.types import IpAdapterType
-from diffuserve.engine.validation import (
+from diffuserve.catalog.schedulers import SCHEDULER_NAMES
+from diffuserve.catalog.types import IpAdapterType
+from diffuserve.catalog.validation import (
     DEFAULT_IP_SCALE,
     DEFAULT_STEPS,
     DEFAULT_STRENGTH,

@@ -8,7 +8,7 @@ from typing import Any
 from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
-from diffuserve.engine.types import Mode
+from diffuserve.catalog.types import Mode
 from diffuserve.errors import InvalidRequest
 from diffuserve.mcp import descriptions as doc
 from diffuserve.mcp.context import ToolCall

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from diffuserve.engine.types import ResolvedRequest
+from diffuserve.catalog.types import ResolvedRequest
 
 RATES = {"sd15": (3.0, 512), "sdxl": (5.0, 1024)}
 REFERENCE_STEPS = 30

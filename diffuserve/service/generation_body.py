@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from diffuserve.engine.types import IpAdapterType, Mode
-from diffuserve.engine.validation import MAX_IP_IMAGES
+from diffuserve.catalog.types import IpAdapterType, Mode
+from diffuserve.catalog.validation import MAX_IP_IMAGES
 from diffuserve.errors import InvalidRequest
 from diffuserve.service import coerce
 from diffuserve.service.images import ImageRef, asset_ref, parse_image_ref

@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from diffuserve.engine.registry import Registry
-from diffuserve.engine.types import IpAdapterType, Mode
+from diffuserve.catalog.registry import Registry
+from diffuserve.catalog.types import IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, NotFound
 from diffuserve.service import coerce
 from diffuserve.service.fetch import SafeHttp

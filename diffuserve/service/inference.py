@@ -8,8 +8,9 @@ from typing import Any
 
 from PIL import Image
 
-from diffuserve.engine.engine import Engine
-from diffuserve.engine.types import Mode, ResolvedRequest
+from diffuserve.catalog import validation
+from diffuserve.catalog.registry import Registry
+from diffuserve.catalog.types import Mode, ResolvedRequest
 from diffuserve.jobs.inputs import InputImages, build_request
 from diffuserve.jobs.queue import JobQueue
 from diffuserve.service.cost import creative_units
@@ -30,9 +31,9 @@ DRY_RUN_STATUS = 269
 
 class InferenceService:
     def __init__(
-        self, *, engine: Engine, jobs: JobRepository, assets: AssetStore, queue: JobQueue, signer: UrlSigner
+        self, *, registry: Registry, jobs: JobRepository, assets: AssetStore, queue: JobQueue, signer: UrlSigner
     ) -> None:
-        self.engine = engine
+        self.registry = registry
         self.jobs = jobs
         self.assets = assets
         self.queue = queue
@@ -62,7 +63,7 @@ class InferenceService:
             ip_adapter_images=tuple(self._load_required(ref) for ref in parsed.ip_adapter_images),
         )
         # 3. Check the request against the model (capabilities included) and fill in the defaults.
-        resolved = self.engine.validate(build_request(mode, parsed.fields, images))
+        resolved = validation.validate(self.registry, build_request(mode, parsed.fields, images))
         cost = creative_units(resolved)
         if dry_run:
             return DRY_RUN_STATUS, {"creativeUnitsCost": cost}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffuserve.engine.registry import Registry
+from diffuserve.catalog.registry import Registry
 from diffuserve.service.wire import model_wire
 
 

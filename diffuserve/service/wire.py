@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffuserve.engine.registry import ModelSpec
+from diffuserve.catalog.registry import ModelSpec
 from diffuserve.service.signing import UrlSigner, asset_content_path, preview_path
 from diffuserve.storage.records import AssetRecord, JobRecord
 from diffuserve.storage.timeutil import iso

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from diffuserve.api import routes_web
+from diffuserve.catalog.schedulers import SCHEDULER_NAMES
+from diffuserve.catalog.types import Mode
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.schedulers import SCHEDULER_NAMES
-from diffuserve.engine.types import Mode
 from diffuserve.errors import NotFound
 from tests.service_helpers import run_service
 

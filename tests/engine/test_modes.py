@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageOps
 
+from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
 from tests.engine.helpers import center_mask, max_diff, mean_diff, picture, pixels, png_bytes
 
 FAMILIES = {"tiny-sd15": 64, "tiny-sdxl": 512}
@@ -54,7 +54,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(engine: Engine
 
 @pytest.mark.parametrize("mode", [Mode.TXT2IMG, Mode.IMG2IMG])
 def test_image_i_does_not_depend_on_how_many_were_asked(engine: Engine, mode: Mode) -> None:
-    # max_batch_size is 2 in the test settings, so 3 samples also cross a batch boundary.
+    # max_batch_images is 2 in the test settings, so 3 samples also cross a batch boundary.
     many = engine.generate(request(mode, num_samples=3, seed=100)).images
     for item in many:
         alone = engine.generate(request(mode, num_samples=1, seed=item.seed)).images[0]

@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
+from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
+from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
-from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, ModelLoadError, NotFound
 
 

@@ -7,9 +7,9 @@ import time
 import pytest
 from PIL import Image
 
+from diffuserve.catalog.schedulers import SCHEDULER_NAMES
+from diffuserve.catalog.types import Callbacks, GenerationRequest, Mode, Progress
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.schedulers import SCHEDULER_NAMES
-from diffuserve.engine.types import Callbacks, GenerationRequest, Mode, Progress
 from diffuserve.errors import GenerationCanceled
 
 

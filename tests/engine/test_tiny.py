@@ -16,9 +16,9 @@ from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, con
 from PIL import Image
 from safetensors.torch import load_file
 
-from diffuserve.engine.registry import ModelType
+from diffuserve.catalog.registry import ModelType
+from diffuserve.catalog.types import IpAdapterType
 from diffuserve.engine.tiny import DEMO_MODEL_IDS, MARKER, build_demo_models
-from diffuserve.engine.types import IpAdapterType
 
 Pipe = StableDiffusionPipeline | StableDiffusionXLPipeline
 

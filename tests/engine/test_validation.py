@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from diffuserve.catalog.registry import Registry
+from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.registry import Registry
-from diffuserve.engine.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, NotFound
 
 IMG = Image.new("RGB", (64, 64), (10, 200, 30))

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from diffuserve.catalog.registry import Registry
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.registry import Registry
 from diffuserve.jobs.queue import JobEvent
 from diffuserve.storage.asset_store import AssetStore
 from diffuserve.storage.ids import new_job_id
@@ -115,7 +115,7 @@ def test_a_cancel_at_the_same_moment_as_shutdown_cancels_the_job(open_service: R
 def test_every_preview_of_a_large_batch_is_removed_when_the_job_ends(
     tmp_path: Path, registry: Registry, session_settings: Settings
 ) -> None:
-    big_batches = Engine(registry, session_settings.model_copy(update={"max_batch_size": 128}))
+    big_batches = Engine(registry, session_settings.model_copy(update={"max_batch_images": 128}))
     body = {**QUICK, "numSamples": 70, "numInferenceSteps": 50, "intermediateImages": True}
     with run_service(tmp_path, big_batches, open_mode=True) as service, service.client() as c:
         job_id = _submit(c, body)

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 
 from diffuserve.app import open_database
+from diffuserve.catalog.registry import ModelSpec
 from diffuserve.config import Settings
-from diffuserve.engine.registry import ModelSpec
 from diffuserve.service.keys import KeyService
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.key_repository import KeyRepository

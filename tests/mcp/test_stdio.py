@@ -11,7 +11,7 @@ import anyio
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from diffuserve.engine.registry import ModelSpec
+from diffuserve.catalog.registry import ModelSpec
 from tests.mcp.helpers import ProgressLog, assert_preview_images, payload, text_of
 from tests.mcp.test_http import GENERATE_MODES, TINY, arguments_for
 from tests.mcp.test_tool_list import TOOL_NAMES

@@ -8,7 +8,7 @@ import anyio
 import pytest
 from mcp_types import Tool
 
-from diffuserve.engine.schedulers import SCHEDULER_NAMES
+from diffuserve.catalog.schedulers import SCHEDULER_NAMES
 from tests.mcp.helpers import http_session
 from tests.service_helpers import RunningService
 

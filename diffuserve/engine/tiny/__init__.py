@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
-from diffuserve.engine.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType
+from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType
+from diffuserve.catalog.types import IpAdapterType
 from diffuserve.engine.tiny.ip_adapter import build_ip_adapters
 from diffuserve.engine.tiny.lora import WEIGHT_NAME, build_lora
 from diffuserve.engine.tiny.sd15 import build_sd15
 from diffuserve.engine.tiny.sdxl import build_sdxl
 from diffuserve.engine.tiny.single_file import save_sd15_single_file
-from diffuserve.engine.types import IpAdapterType
 
 __all__ = ["DEMO_MODEL_IDS", "FORMAT_VERSION", "build_demo_models", "demo_specs"]
 

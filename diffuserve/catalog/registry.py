@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from diffuserve.engine.types import IpAdapterType, Mode
+from diffuserve.catalog.types import IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, ModelLoadError, NotFound
 
 

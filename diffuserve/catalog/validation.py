@@ -6,12 +6,11 @@ Each failure raises InvalidRequest with the field and a message saying what was 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from diffuserve.engine.registry import ModelSpec, ModelType, Registry
-from diffuserve.engine.schedulers import SCHEDULER_NAMES
-from diffuserve.engine.types import Concept, GenerationRequest, Mode, ResolvedRequest
+from diffuserve.catalog.registry import ModelSpec, ModelType, Registry
+from diffuserve.catalog.schedulers import SCHEDULER_NAMES, default_scheduler_name
+from diffuserve.catalog.types import Concept, GenerationRequest, Mode, ResolvedRequest
 from diffuserve.errors import InvalidRequest, NotFound
 
 
@@ -148,9 +147,7 @@ def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concep
             )
 
 
-def validate(
-    registry: Registry, request: GenerationRequest, default_scheduler: Callable[[ModelSpec], str]
-) -> ResolvedRequest:
+def validate(registry: Registry, request: GenerationRequest) -> ResolvedRequest:
     """Check every rule and fill every default; raise InvalidRequest or NotFound on the first broken rule."""
     _check_capability(registry.get(request.model_id), request.mode)  # a LoRA model id: its own capabilities
     model, request = resolve_model(registry, request)
@@ -176,7 +173,7 @@ def validate(
     seed = secrets.randbelow(2**32) if request.seed is None else request.seed
     _check_range("seed", seed, 0, MAX_SEED, "an integer")
 
-    scheduler = request.scheduler or model.default_scheduler or default_scheduler(model)
+    scheduler = request.scheduler or model.default_scheduler or default_scheduler_name(model)
     if scheduler not in SCHEDULER_NAMES:
         raise InvalidRequest(
             f"scheduler must be one of {', '.join(SCHEDULER_NAMES)}; got {scheduler!r}", field="scheduler"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -26,10 +27,10 @@ from diffuserve.api.errors import install_error_handlers
 from diffuserve.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from diffuserve.catalog.registry import Registry
 from diffuserve.config import Settings
-from diffuserve.engine.engine import Engine
 from diffuserve.errors import Conflict
-from diffuserve.jobs.local_queue import InProcessQueue
-from diffuserve.jobs.runner import JobRunner
+from diffuserve.jobs.client import BusJobClient
+from diffuserve.jobs.events import LocalBus
+from diffuserve.jobs.worker import Worker
 from diffuserve.mcp.http import mount_mcp
 from diffuserve.service.assets import AssetService
 from diffuserve.service.fetch import SafeHttp
@@ -47,6 +48,9 @@ from diffuserve.storage.blobs import LocalBlobStore
 from diffuserve.storage.database import Database
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.key_repository import KeyRepository
+
+if TYPE_CHECKING:  # the engine (torch) loads on the worker's thread
+    from diffuserve.engine.engine import Engine
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +88,10 @@ class Container:
 
     settings: Settings
     db: Database
-    queue: InProcessQueue
+    jobs: BusJobClient
+    worker: Worker
     webhooks: WebhookNotifier
     services: Services
-    engine: Engine
     resources: ExitStack
 
     def close(self) -> None:
@@ -120,7 +124,15 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         from diffuserve.engine.demo import register_demo_models
 
         register_demo_models(registry, settings.resolved_demo_models_dir)
-    engine = engine or Engine(registry, settings)
+
+    def make_engine() -> Engine:
+        """Called on the worker's thread: torch and diffusers load there, while the front ends already answer."""
+        if engine is not None:
+            return engine
+        from diffuserve.engine.engine import Engine
+
+        return Engine(registry, settings)
+
     jobs = JobRepository(db)
     assets = AssetStore(AssetRepository(db), blobs)
     signer = UrlSigner(
@@ -128,8 +140,17 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         base_url=settings.resolved_public_url,
         ttl_s=settings.url_ttl_s,
     )
-    queue = InProcessQueue(
-        jobs, lambda emit: JobRunner(engine=engine, jobs=jobs, assets=assets, blobs=blobs, emit=emit)
+    bus = LocalBus()
+    queue = BusJobClient(jobs, bus)
+    worker = Worker(
+        make_engine=make_engine,
+        jobs=jobs,
+        assets=assets,
+        blobs=blobs,
+        bus=bus,
+        max_images=settings.max_batch_images,
+        batch_window_s=settings.batch_window_ms / 1000,
+        affinity_max_wait_s=settings.model_affinity_max_wait_s,
     )
     http = SafeHttp(
         allow_private=settings.fetch_allow_private,
@@ -155,21 +176,21 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         attempts=settings.webhook_attempts,
         backoff_s=settings.webhook_backoff_s,
     )
-    # At shutdown the queue stops first, so jobs that end in its grace period still get their webhooks.
+    # At shutdown the worker stops first, so jobs that end in its grace period still get their webhooks.
     stack.callback(webhooks.stop)
-    # The queue starts first: the jobs its start fails (too many interrupted runs) are then owed webhooks
+    # The worker starts first: the jobs its start fails (too many interrupted runs) are then owed webhooks
     # that the notifier's start finds.
-    queue.start()
-    stack.callback(queue.stop, timeout_s=settings.shutdown_timeout_s)
+    worker.start()
+    stack.callback(worker.stop, timeout_s=settings.shutdown_timeout_s)
     webhooks.start()
     logger.info("service started data_dir=%s models=%d", settings.data_dir, len(registry.list()))
     return Container(
         settings=settings,
         db=db,
-        queue=queue,
+        jobs=queue,
+        worker=worker,
         webhooks=webhooks,
         services=services,
-        engine=engine,
         resources=ExitStack(),
     )
 

@@ -13,7 +13,7 @@ from diffuserve.app import build_container, open_database
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
 from diffuserve.errors import Conflict
-from diffuserve.jobs.local_queue import InProcessQueue
+from diffuserve.jobs.worker import Worker
 from diffuserve.storage.ids import new_job_id
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.records import JobStatus
@@ -80,16 +80,16 @@ def test_a_start_up_that_fails_partway_stops_what_it_started(tmp_path: Path, eng
     build_container(_settings(tmp_path), engine=engine).close()
 
 
-def test_close_stops_the_webhooks_and_frees_the_data_dir_even_when_the_queue_fails_to_stop(
+def test_close_stops_the_webhooks_and_frees_the_data_dir_even_when_the_worker_fails_to_stop(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stop = InProcessQueue.stop
+    stop = Worker.stop
 
-    def stop_then_fail(self: InProcessQueue, *, timeout_s: float) -> None:
+    def stop_then_fail(self: Worker, *, timeout_s: float) -> None:
         stop(self, timeout_s=timeout_s)
         raise RuntimeError("the worker did not stop")
 
-    monkeypatch.setattr(InProcessQueue, "stop", stop_then_fail)
+    monkeypatch.setattr(Worker, "stop", stop_then_fail)
     container = build_container(_settings(tmp_path), engine=engine)
     with pytest.raises(RuntimeError):
         container.close()

@@ -11,8 +11,8 @@ from PIL import Image
 from diffuserve.catalog import validation
 from diffuserve.catalog.registry import Registry
 from diffuserve.catalog.types import Mode, ResolvedRequest
+from diffuserve.jobs.client import JobClient
 from diffuserve.jobs.inputs import InputImages, build_request
-from diffuserve.jobs.queue import JobQueue
 from diffuserve.service.cost import creative_units
 from diffuserve.service.generation_body import ParsedGeneration, parse_generation
 from diffuserve.service.images import ImageRef
@@ -31,7 +31,7 @@ DRY_RUN_STATUS = 269
 
 class InferenceService:
     def __init__(
-        self, *, registry: Registry, jobs: JobRepository, assets: AssetStore, queue: JobQueue, signer: UrlSigner
+        self, *, registry: Registry, jobs: JobRepository, assets: AssetStore, queue: JobClient, signer: UrlSigner
     ) -> None:
         self.registry = registry
         self.jobs = jobs

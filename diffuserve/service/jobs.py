@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from diffuserve.errors import Conflict, InvalidRequest, NotFound
-from diffuserve.jobs.queue import JobEvent, JobQueue
-from diffuserve.jobs.runner import preview_key
+from diffuserve.jobs.client import JobClient
+from diffuserve.jobs.events import JobEvent
+from diffuserve.jobs.outputs import preview_key
 from diffuserve.service import coerce
 from diffuserve.service.signing import UrlSigner, preview_path
 from diffuserve.service.wire import job_wire
@@ -27,7 +28,7 @@ WAIT_POLL_S = 1.0
 
 
 class JobService:
-    def __init__(self, *, jobs: JobRepository, queue: JobQueue, signer: UrlSigner, blobs: BlobStore) -> None:
+    def __init__(self, *, jobs: JobRepository, queue: JobClient, signer: UrlSigner, blobs: BlobStore) -> None:
         self.jobs = jobs
         self.blobs = blobs
         self.queue = queue

@@ -9,7 +9,8 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from diffuserve.jobs.queue import JobEvent, JobQueue
+from diffuserve.jobs.client import JobClient
+from diffuserve.jobs.events import JobEvent
 from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.imagepipeline import status_body
 from diffuserve.service.signing import UrlSigner
@@ -24,7 +25,7 @@ class WebhookNotifier:
         self,
         *,
         jobs: JobRepository,
-        queue: JobQueue,
+        queue: JobClient,
         http: SafeHttp,
         signer: UrlSigner,
         attempts: int,

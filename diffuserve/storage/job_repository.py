@@ -144,13 +144,13 @@ class JobRepository:
             items = tuple(_record(r) for r in rows[:page_size])
         return Page(items, encode_token(offset + page_size) if len(rows) > page_size else None)
 
-    def next_queued(self) -> JobRecord | None:
-        """The oldest queued job (FIFO by submission order)."""
+    def queued(self, *, limit: int) -> list[JobRecord]:
+        """The oldest queued jobs, in submission order."""
         with self.db.read() as s:
-            row = s.scalars(
-                select(JobRow).where(JobRow.status == JobStatus.QUEUED.value).order_by(JobRow.seq).limit(1)
-            ).first()
-            return _record(row) if row is not None else None
+            rows = s.scalars(
+                select(JobRow).where(JobRow.status == JobStatus.QUEUED.value).order_by(JobRow.seq).limit(limit)
+            ).all()
+            return [_record(row) for row in rows]
 
     def transition(
         self,

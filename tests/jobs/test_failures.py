@@ -15,7 +15,7 @@ import pytest
 from diffuserve.catalog.registry import Registry
 from diffuserve.config import Settings
 from diffuserve.engine.engine import Engine
-from diffuserve.jobs.queue import JobEvent
+from diffuserve.jobs.events import JobEvent
 from diffuserve.storage.asset_store import AssetStore
 from diffuserve.storage.ids import new_job_id
 from diffuserve.storage.records import JobStatus
@@ -74,7 +74,7 @@ def test_a_job_the_worker_cannot_read_fails_and_the_queue_moves_on(open_service:
         owner_id="local",
         hide_results=False,
     )
-    container.queue.submit(unreadable.id)
+    container.jobs.submit(unreadable.id)
     with open_service.client() as c:
         after = _submit(c, QUICK)
         assert wait_for(c, after, timeout_s=30)["status"] == "success"
@@ -85,7 +85,7 @@ def test_a_job_the_worker_cannot_read_fails_and_the_queue_moves_on(open_service:
 
 def test_a_cancel_at_the_same_moment_as_shutdown_cancels_the_job(open_service: RunningService) -> None:
     container = open_service.app.state.container
-    queue = container.queue
+    jobs, worker = container.jobs, container.worker
     started, release = threading.Event(), threading.Event()
 
     def hold_the_worker(event: JobEvent) -> None:
@@ -93,16 +93,16 @@ def test_a_cancel_at_the_same_moment_as_shutdown_cancels_the_job(open_service: R
             started.set()
             release.wait(30)
 
-    unsubscribe = queue.subscribe(hold_the_worker)
+    unsubscribe = jobs.subscribe(hold_the_worker)
     with open_service.client() as c:
         job_id = _submit(c, {**QUICK, "numInferenceSteps": 50})
     try:
         assert started.wait(60), "the job did not start"
-        queue.cancel(job_id)
-        stopper = threading.Thread(target=queue.stop, kwargs={"timeout_s": 0})
+        jobs.cancel(job_id)
+        stopper = threading.Thread(target=worker.stop, kwargs={"timeout_s": 0})
         stopper.start()
         deadline = time.monotonic() + 10
-        while not (queue._current is not None and queue._current.shutdown):
+        while not any(c.shutdown for c in worker._controls.values()):
             assert time.monotonic() < deadline, "shutdown did not reach the running job"
             time.sleep(0.01)
     finally:

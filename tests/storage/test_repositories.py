@@ -64,8 +64,8 @@ def test_transitions_are_recorded_and_guarded(db: Database) -> None:
 def test_fifo_and_crash_recovery_requeues_then_gives_up(db: Database) -> None:
     jobs = JobRepository(db)
     first, second = _job(jobs, 1), _job(jobs, 2)
-    queued = jobs.next_queued()
-    assert queued is not None and queued.id == first
+    assert [j.id for j in jobs.queued(limit=10)] == [first, second]
+    assert [j.id for j in jobs.queued(limit=1)] == [first]
     for run in range(MAX_RUNS):
         jobs.transition(first, JobStatus.IN_PROGRESS, expect=[JobStatus.QUEUED])
         requeued = jobs.requeue_interrupted()

@@ -1,0 +1,52 @@
+"""The submitting side's view of the job system (vLLM's EngineClient shape): submit, cancel, hear events.
+
+Front ends (service/, api/, mcp/) use only this protocol, so they never depend on where the worker runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from diffuserve.jobs.events import CancelRequest, EventBus, JobEvent, JobListener
+from diffuserve.storage.job_repository import JobRepository
+from diffuserve.storage.records import JobStatus
+
+logger = logging.getLogger(__name__)
+
+
+class JobClient(Protocol):
+    def submit(self, job_id: str) -> None:
+        """A queued job was stored; let a worker know."""
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued job at once (announced like any other end) or ask the worker running it to stop
+        within a step; False when the job is neither queued nor running."""
+
+    def subscribe(self, listener: JobListener) -> Callable[[], None]:
+        """Hear every JobEvent (on other threads); returns the function that unsubscribes."""
+
+
+class BusJobClient:
+    """A JobClient over the jobs table (the queue) and an EventBus (in-process or distributed)."""
+
+    def __init__(self, jobs: JobRepository, bus: EventBus) -> None:
+        self.jobs = jobs
+        self.bus = bus
+
+    def submit(self, job_id: str) -> None:
+        self.bus.notify_work()
+
+    def cancel(self, job_id: str) -> bool:
+        canceled = self.jobs.transition(job_id, JobStatus.CANCELED, expect=(JobStatus.QUEUED,))
+        if canceled is not None:
+            logger.info("job canceled while queued job_id=%s", job_id)
+            self.bus.publish(JobEvent(canceled.id, canceled.status, canceled.progress))
+            return True
+        if not self.jobs.get(job_id).status.is_running:
+            return False
+        self.bus.request_cancel(CancelRequest(job_id))
+        return True
+
+    def subscribe(self, listener: JobListener) -> Callable[[], None]:
+        return self.bus.subscribe(listener)

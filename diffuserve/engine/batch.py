@@ -141,11 +141,16 @@ class BatchRun:
         r = self.resolved
         for item in self.items:
             request = item.resolved.request
-            if request.image is not None:
-                item.image = fit_image(request.image, r.width, r.height)
-            if request.mask is not None:
-                item.mask = fit_mask(request.mask, r.width, r.height)
-        rows: list[Row] = [(item, i) for item in self.items for i in range(item.resolved.request.num_samples)]
+            try:
+                if request.image is not None:
+                    item.image = fit_image(request.image, r.width, r.height)
+                if request.mask is not None:
+                    item.mask = fit_mask(request.mask, r.width, r.height)
+            except Exception as exc:  # an unreadable image fails its own request only
+                item.error = exc
+        rows: list[Row] = [
+            (item, i) for item in self.items if item.active for i in range(item.resolved.request.num_samples)
+        ]
         calls = deque(rows[i : i + self.max_images] for i in range(0, len(rows), self.max_images))
         self._count_calls(calls)
         while calls:

@@ -106,6 +106,24 @@ def image_digest(image: Image.Image) -> str:
     return digest.hexdigest()
 
 
+class RowEmbeds(list[torch.Tensor]):
+    """IP-Adapter image embeddings already laid out one row per image (negatives, then positives)."""
+
+
+def accept_row_embeds(pipe: DiffusionPipeline) -> None:
+    """diffusers repeats given `ip_adapter_image_embeds` batch-size times (one reference for every row); a batch
+    carries one row per image, so this request-scoped pipeline takes RowEmbeds as they are."""
+    original = pipe.prepare_ip_adapter_image_embeds
+
+    def prepare(image: Any, embeds: Any, device: torch.device, *args: Any) -> list[torch.Tensor]:
+        if isinstance(embeds, RowEmbeds):
+            return [e.to(device) for e in embeds]
+        result: list[torch.Tensor] = original(image, embeds, device, *args)
+        return result
+
+    pipe.prepare_ip_adapter_image_embeds = prepare
+
+
 def ip_adapter_embeds(
     pipe: DiffusionPipeline,
     cache: LruCache[tuple[torch.Tensor, torch.Tensor]],
@@ -113,11 +131,11 @@ def ip_adapter_embeds(
     references: Sequence[Sequence[Image.Image]],
     *,
     cfg: bool,
-) -> list[torch.Tensor]:
+) -> RowEmbeds:
     """`ip_adapter_image_embeds` for rows whose reference images are `references[row][adapter]`: per adapter,
     the negative rows then the positive rows (with CFG), as the pipelines expect."""
     layers = pipe.unet.encoder_hid_proj.image_projection_layers
-    out: list[torch.Tensor] = []
+    out = RowEmbeds()
     for k, layer in enumerate(layers):
         hidden = not isinstance(layer, ImageProjection)
         positives, negatives = [], []

@@ -24,7 +24,7 @@ from diffuserve.config import Settings
 from diffuserve.engine.batch import BatchItem, BatchRun, Row
 from diffuserve.engine.cache import LoadedModel, PipelineCache, Variant
 from diffuserve.engine.device import pick_device, pick_dtype
-from diffuserve.engine.embeddings import LruCache, ip_adapter_embeds, prompt_kwargs
+from diffuserve.engine.embeddings import LruCache, accept_row_embeds, ip_adapter_embeds, prompt_kwargs
 from diffuserve.engine.ip_adapter import IpAdapters
 from diffuserve.engine.loading import pipeline_class
 from diffuserve.engine.lora import Loras
@@ -43,7 +43,7 @@ class Engine:
         self.settings = settings
         self.device = pick_device(settings.device)
         self.dtype = pick_dtype(settings.dtype, self.device)
-        self.cache = PipelineCache(self.device, self.dtype, settings.cache_budget_mb * 1024 * 1024)
+        self.cache = PipelineCache(self.device, self.dtype, settings.cache_budget_mb * 1024 * 1024, speed=settings)
         self.ip_adapters = IpAdapters(self.device, self.dtype)
         self.loras = Loras()
         self.image_embeds: LruCache[Any] = LruCache(settings.image_embed_cache_size)
@@ -166,6 +166,7 @@ class Engine:
         # from_pipe casts the shared components to `dtype`, float32 unless told: keep the loaded dtype.
         pipe = cls.from_pipe(entry.pipe, scheduler=scheduler, dtype=self.dtype)
         pipe.set_progress_bar_config(disable=True)
+        accept_row_embeds(pipe)
         return pipe
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+import torch
 from PIL import Image
 
 from diffuserve.catalog.registry import Registry
@@ -196,3 +197,20 @@ def test_prompt_and_reference_embeddings_are_cached(batching: Engine) -> None:
     batching.generate(req)
     assert entry.prompt_cache.hits == prompt_hits + 1
     assert batching.image_embeds.hits == image_hits + 1
+
+
+def test_out_of_memory_halves_the_call_and_retries(batching: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    rows_seen: list[int] = []
+
+    def oom_once(_: Progress) -> None:
+        if not rows_seen:
+            rows_seen.append(1)
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    requests = [request(Mode.TXT2IMG, i, num_samples=2) for i in range(2)]
+    with caplog.at_level(logging.WARNING, logger="diffuserve.engine.batch"):
+        outcomes = batching.generate_batch([(requests[0], Callbacks(on_progress=oom_once)), (requests[1], Callbacks())])
+    assert any("halving the batch rows=4->2,2" in r.getMessage() for r in caplog.records)
+    for req, got in zip(requests, results(outcomes), strict=True):
+        alone = batching.generate(req)
+        assert all(max_diff(a.image, b.image) <= 1 for a, b in zip(got.images, alone.images, strict=True))

@@ -17,7 +17,7 @@ from diffuserve.catalog.schedulers import SCHEDULER_NAMES
 from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.cli_serve import add_serve_commands
 from diffuserve.config import Settings
-from diffuserve.engine.quiet import quiet_libraries
+from diffuserve.engine.quiet import quiet_libraries, quiet_on_import
 from diffuserve.errors import DiffuserveError, first_line
 from diffuserve.mcp.cli import add_mcp_command
 
@@ -77,6 +77,7 @@ def _seed(text: str | None) -> int | None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    quiet_libraries()  # before the pipelines are imported: their import-time notices are not ours to print
     from diffuserve.engine.engine import Engine
 
     settings = Settings.from_cli(args)
@@ -251,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_libraries()  # before the pipelines are imported: their import-time notices are not ours to print
+    quiet_on_import()  # torch-free: the engine, and diffusers with it, load only in the commands that run it
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         stream=sys.stderr,

@@ -1,2 +1,3 @@
-"""The catalog: what can be asked for, without torch. Request types, the model registry, limits, validation,
-scheduler names and batch keys; the front ends (api, mcp, service, cli help) and the worker share it."""
+"""The catalog: what can be asked for, without torch. Request types, the model registry, the demo models' entries,
+limits, validation, scheduler names and batch keys; the front ends (api, mcp, service, cli help) and the worker
+share it."""

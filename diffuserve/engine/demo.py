@@ -5,23 +5,31 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from diffuserve.catalog.registry import Registry
-from diffuserve.engine.quiet import quiet_libraries
+from diffuserve.catalog.demo import demo_specs, is_built
+from diffuserve.catalog.registry import ModelSpec, Registry
 
 log = logging.getLogger(__name__)
 
 
 def register_demo_models(registry: Registry, root: Path) -> list[str]:
-    """Build the tiny demo models under `root` if needed and add the ones the registry lacks; returns added ids."""
-    from diffuserve.engine.tiny import build_demo_models
-
-    quiet_libraries()
+    """Build the tiny demo models under `root` if needed and add the ones the registry lacks; returns added ids.
+    Only building imports torch: a start that finds them built stays light."""
+    specs = demo_specs(root) if is_built(root.resolve()) else _build(root)
     known = {m.id for m in registry.list()}
     added: list[str] = []
-    for spec in build_demo_models(root):
+    for spec in specs:
         if spec.id not in known:
             registry.add(spec)
             added.append(spec.id)
     if added:
         log.info("demo models registered ids=%s root=%s", ",".join(added), root)
     return added
+
+
+def _build(root: Path) -> list[ModelSpec]:
+    from diffuserve.engine.quiet import quiet_libraries
+
+    quiet_libraries()  # before the builders import the pipelines
+    from diffuserve.engine.tiny import build_demo_models
+
+    return build_demo_models(root)

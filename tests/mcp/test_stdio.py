@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ def stdio_server(data_dir: Path, demo_root: Path) -> StdioServerParameters:
     env = {
         "DIFFUSERVE_DATA_DIR": str(data_dir),
         "DIFFUSERVE_DEMO_MODELS_DIR": str(demo_root),
-        "DIFFUSERVE_MAX_BATCH_SIZE": "2",
+        "DIFFUSERVE_MAX_BATCH_IMAGES": "2",
     }
     for name in ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TMPDIR"):
         if name in os.environ:
@@ -68,3 +69,24 @@ def test_stdio_server_lists_tools_generates_every_mode_from_local_files_and_repo
     assert payload(uploaded)["asset"]["properties"]["width"] == 64
     assert bad.is_error and text_of(bad).startswith("invalid_request: width must be a multiple of 8")
     assert missing.is_error and text_of(missing).startswith("file_not_found: ")
+
+
+def test_stdio_server_answers_initialize_and_tools_list_at_once_while_the_engine_loads_behind(
+    tmp_path: Path, demo_root: Path, demo_specs: list[ModelSpec]
+) -> None:
+    # MCP clients give up on a server that does not answer within about 15 s; torch alone takes longer than
+    # that to import on a busy machine, so it loads on the worker's thread after the handshake.
+    async def run() -> tuple[float, Any, Any]:
+        started = time.perf_counter()
+        async with Client(stdio_server(tmp_path / "data", demo_root), read_timeout_seconds=180) as client:
+            listed = await client.list_tools()
+            answered = time.perf_counter() - started
+            generated = await client.call_tool("post-txt2img-inferences", TINY)
+            return answered, listed, generated
+
+    answered, listed, generated = anyio.run(run)
+    print(f"diffuserve mcp: initialize + tools/list {answered:.2f} s after the process started")
+    assert answered < 5
+    assert {tool.name for tool in listed.tools} == TOOL_NAMES
+    assert not generated.is_error, text_of(generated)
+    assert payload(generated)["job"]["status"] == "success"

@@ -11,7 +11,8 @@ from diffusers.utils import convert_state_dict_to_diffusers
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 
-WEIGHT_NAME = "pytorch_lora_weights.safetensors"
+from diffuserve.catalog.demo import LORA_WEIGHT_NAME as WEIGHT_NAME
+
 LORA_B_STD = 0.2  # peft zero-initialises lora_B (no effect); random lora_B makes the effect visible
 
 

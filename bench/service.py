@@ -12,26 +12,20 @@ from __future__ import annotations
 import argparse
 import base64
 import io
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import httpx
+from _serve import serve, wait_for
 from PIL import Image, ImageDraw
 
+from diffuserve.catalog.registry import Registry
+from diffuserve.catalog.types import GenerationRequest, Mode
 from diffuserve.config import Settings
 from diffuserve.engine.demo import register_demo_models
 from diffuserve.engine.engine import Engine
-from diffuserve.engine.registry import Registry
-from diffuserve.engine.types import GenerationRequest, Mode
-
-TERMINAL = {"success", "failure", "canceled"}
 
 
 def picture(size: int) -> Image.Image:
@@ -44,13 +38,6 @@ def data_url(image: Image.Image) -> str:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def engine_per_image(data_dir: Path, size: int, steps: int, n: int) -> float:
@@ -80,14 +67,6 @@ def engine_per_image(data_dir: Path, size: int, steps: int, n: int) -> float:
     return (time.perf_counter() - started) / n
 
 
-def wait_for(client: httpx.Client, job_id: str, poll: float) -> dict[str, Any]:
-    while True:
-        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()["job"]
-        if job["status"] in TERMINAL:
-            return job
-        time.sleep(poll)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=8, help="concurrent requests")
@@ -99,14 +78,6 @@ def main() -> None:
 
     engine_alone = engine_per_image(args.data_dir / "engine", args.size, args.steps, args.n)
 
-    port = free_port()
-    env = {**os.environ, "DIFFUSERVE_DATA_DIR": str(args.data_dir / "service")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "diffuserve.cli", "serve", "--open-mode", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     body = {
         "modelId": "tiny-sd15",
         "prompt": "a bench",
@@ -117,34 +88,21 @@ def main() -> None:
         "strength": 1.0,
         "image": data_url(picture(args.size)),
     }
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    client.get("/v1/models")
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-            warm = client.post("/v1/generate/img2img", json=body).json()["job"]["jobId"]
-            wait_for(client, warm, args.poll)  # loads the model
+    with serve(args.data_dir / "service") as base_url, httpx.Client(base_url=base_url, timeout=120) as client:
+        warm = client.post("/v1/generate/img2img", json=body).json()["job"]["jobId"]
+        wait_for(client, warm, args.poll)  # loads the model
 
-            def one(i: int) -> None:
-                job_id = client.post("/v1/generate/img2img", json={**body, "seed": i}).json()["job"]["jobId"]
-                job = wait_for(client, job_id, args.poll)
-                assert job["status"] == "success", job
-                asset = client.get(f"/v1/assets/{job['metadata']['assetIds'][0]}").json()["asset"]
-                assert httpx.get(asset["url"]).status_code == 200
+        def one(i: int) -> None:
+            job_id = client.post("/v1/generate/img2img", json={**body, "seed": i}).json()["job"]["jobId"]
+            job = wait_for(client, job_id, args.poll)
+            assert job["status"] == "success", job
+            asset = client.get(f"/v1/assets/{job['metadata']['assetIds'][0]}").json()["asset"]
+            assert httpx.get(asset["url"]).status_code == 200
 
-            started = time.perf_counter()
-            with ThreadPoolExecutor(args.n) as pool:
-                list(pool.map(one, range(args.n)))
-            http_total = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(30)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.n) as pool:
+            list(pool.map(one, range(args.n)))
+        http_total = time.perf_counter() - started
     http_per_image = http_total / args.n
     print(
         f"img2img tiny-sd15 {args.size}x{args.size}, {args.steps} steps, {args.n} concurrent requests, "

@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     # Send a preview image every this many steps when a request asks for intermediate images.
     preview_every: int = Field(default=5, ge=1)
 
+    # Speed switches, applied to each pipeline as it loads (engine/speed.py); all off unless set, since each has a cost.
+    # torch.compile the UNet's transformer blocks: slow first calls; recompiles on new sizes, LoRAs, scales, IP-Adapter.
+    compile: bool = False
+    # torch.compile mode; "reduce-overhead" and "max-autotune" add CUDA graphs (GPU only) and compile for longer.
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = "default"
+    # UNet and VAE weights in channels-last memory format: faster convolutions on CUDA, best together with compile.
+    channels_last: bool = False
+    # One matmul for each attention's q/k/v projections; LoRAs do not reach fused projections: keep off with LoRAs.
+    fuse_qkv: bool = False
+    # VAE decodes a batch one image at a time: lower peak memory for large batches, slightly slower.
+    vae_slicing: bool = False
+    # VAE decodes large images in overlapping tiles: bounded memory; pixels near tile seams differ slightly.
+    vae_tiling: bool = False
+    # Prepare LoRA hot-swap (diffusers' enable_lora_hotswap) up to this rank, the highest a served LoRA has; 0: off.
+    lora_hotswap_rank: int = Field(default=0, ge=0)
+
     # HTTP server address.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

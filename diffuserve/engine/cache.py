@@ -15,8 +15,10 @@ import torch
 from diffusers import DiffusionPipeline
 
 from diffuserve.catalog.registry import ModelSpec
+from diffuserve.config import Settings
 from diffuserve.engine.embeddings import LruCache
 from diffuserve.engine.loading import PIPELINE_CLASSES, load_pipeline, module_bytes
+from diffuserve.engine.speed import apply_speed_settings
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,13 @@ class LoadedModel:
 class PipelineCache:
     """Loads pipelines on first use and keeps them, most recently used last, within `budget_bytes`."""
 
-    def __init__(self, device: torch.device, dtype: torch.dtype, budget_bytes: int) -> None:
+    def __init__(
+        self, device: torch.device, dtype: torch.dtype, budget_bytes: int, *, speed: Settings | None = None
+    ) -> None:
         self.device = device
         self.dtype = dtype
         self.budget_bytes = budget_bytes
+        self.speed = speed  # the speed switches applied to each pipeline as it loads; None: none
         self._entries: OrderedDict[tuple[str, Variant], LoadedModel] = OrderedDict()
         self._lock = threading.RLock()
 
@@ -80,6 +85,7 @@ class PipelineCache:
         else:
             pipe = load_pipeline(spec.id, spec.source, txt2img, dtype=self.dtype)
         pipe.to(self.device)
+        apply_speed_settings(pipe, self.speed)
         size = module_bytes(pipe)
         log.info(
             "model loaded model_id=%s variant=%s bytes=%d seconds=%.2f",

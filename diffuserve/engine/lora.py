@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from pathlib import Path
@@ -14,6 +15,8 @@ from safetensors.torch import load_file
 from diffuserve.catalog.registry import ModelSpec
 from diffuserve.engine.loading import is_local, split_hub_ref
 from diffuserve.errors import ModelLoadError, first_line
+
+log = logging.getLogger(__name__)
 
 
 def adapter_name(model_id: str) -> str:
@@ -52,6 +55,11 @@ class Loras:
     def apply(self, pipe: DiffusionPipeline, state: dict[str, Any], loras: list[tuple[ModelSpec, float]]) -> None:
         """Activate exactly `loras` with their scales on `pipe`; `state` tracks what this UNet has loaded."""
         with self._lock:
+            if loras and getattr(pipe.unet, "original_attn_processors", None) is not None:
+                # Fused q/k/v projections (the fuse_qkv speed switch) bypass the to_q/to_k/to_v layers that a
+                # LoRA patches: unfuse this UNet for good, or part of every LoRA would be silently ignored.
+                log.warning("LoRA requested on a UNet with fused QKV projections: unfusing it")
+                pipe.unet.unfuse_qkv_projections()
             loaded: set[str] = state.setdefault("loras", set())
             for model, _ in loras:
                 name = adapter_name(model.id)

@@ -78,7 +78,7 @@ def lock_data_dir(data_dir: Path) -> Iterator[None]:
 def open_database(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.create_tables()
+    db.upgrade()
     return db
 
 

@@ -1,4 +1,4 @@
-"""Command line: generate | models | serve | keys | mcp. Errors print one line and exit non-zero."""
+"""Command line: generate | models | serve | keys | mcp | db. Errors print one line and exit non-zero."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
 from diffuserve.catalog.schedulers import SCHEDULER_NAMES
 from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
+from diffuserve.cli_db import add_db_commands
 from diffuserve.cli_serve import add_serve_commands
 from diffuserve.config import Settings
 from diffuserve.engine.quiet import quiet_libraries, quiet_on_import
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     add_serve_commands(sub)
     add_mcp_command(sub)
+    add_db_commands(sub)
     return parser
 
 

@@ -67,3 +67,15 @@ def credentials(service: RunningService) -> tuple[str, str]:
 def client(service: RunningService, credentials: tuple[str, str]) -> Iterator[httpx.Client]:
     with service.client(auth=credentials) as c:
         yield c
+
+
+# -- servers (tests/storage) --
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the session (started on first use) and the URL of its empty database."""
+    from tests.servers import postgres_server
+
+    with postgres_server() as url:
+        yield url

@@ -1,4 +1,4 @@
-"""Asset bytes: a small protocol and its local-disk implementation (S3 can follow the same protocol)."""
+"""Asset bytes: a small protocol and its local-disk implementation (S3 in s3_blobs.py, chosen in blob_stores.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ from typing import Protocol
 from diffuserve.errors import NotFound
 
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def check_key(key: str) -> str:
+    """The key itself when it is safe for every store (slash-separated names, no `..`), else ValueError."""
+    if not _KEY.match(key) or ".." in key.split("/"):
+        raise ValueError(f"invalid blob key {key!r}")
+    return key
 
 
 class BlobStore(Protocol):
@@ -30,9 +37,7 @@ class LocalBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key) or ".." in key.split("/"):
-            raise ValueError(f"invalid blob key {key!r}")
-        return self.root / key
+        return self.root / check_key(key)
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)

@@ -1,4 +1,4 @@
-"""The database: one SQLAlchemy engine per process; SQLite runs in WAL mode with a busy timeout."""
+"""The database: one SQLAlchemy engine per process; SQLite (WAL mode, busy timeout) or PostgreSQL (psycopg 3)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from diffuserve.storage.tables import Base
+from diffuserve.storage import migrate
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def driver_url(url: str) -> str:
+    """`postgresql://` (and the short `postgres://`) run on psycopg 3, not SQLAlchemy's default psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def _engine(url: str, *, immediate: bool) -> Engine:
@@ -51,15 +59,20 @@ class Database:
     """
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine: Engine = _engine(url, immediate=True)
-        self._read_engine: Engine = _engine(url, immediate=False) if url.startswith("sqlite") else self.engine
+        self.url = driver_url(url)
+        # For logs and messages: the URL without its password.
+        self.display_url = make_url(self.url).render_as_string(hide_password=True)
+        self.engine: Engine = _engine(self.url, immediate=True)
+        self._read_engine: Engine = _engine(self.url, immediate=False) if url.startswith("sqlite") else self.engine
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self._read_engine, expire_on_commit=False)
 
-    def create_tables(self) -> None:
-        Base.metadata.create_all(self.engine)
-        logger.info("database ready url=%s", self.url)
+    def upgrade(self) -> migrate.Upgrade:
+        """Creates or migrates the schema to the newest revision (`alembic upgrade head`); a database made
+        before migrations existed is stamped at the baseline first."""
+        done = migrate.upgrade(self.engine)
+        logger.info("database ready url=%s revision=%s", self.display_url, done.after)
+        return done
 
     @contextmanager
     def session(self) -> Iterator[Session]:

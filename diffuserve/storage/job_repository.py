@@ -1,13 +1,15 @@
-"""Jobs in the database: insert, read, list, and the status transitions the worker and the API make."""
+"""Jobs in the database: insert, read, list, the status transitions the worker and the API make, and claims
+under leases (the table is the queue: FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from diffuserve.errors import NotFound
 from diffuserve.storage.database import Database
@@ -18,6 +20,7 @@ from diffuserve.storage.timeutil import as_utc, iso, parse_iso, utcnow
 
 # A job whose runs were interrupted this many times (crash, kill) fails instead of running again.
 MAX_RUNS = 3
+_RUNNING = [status.value for status in JobStatus if status.is_running]
 _seq_lock = threading.Lock()
 _last_seq = 0
 
@@ -62,7 +65,31 @@ def _record(row: JobRow) -> JobRecord:
         webhook_url=row.webhook_url,
         webhook_delivered=row.webhook_delivered,
         api=row.api,
+        lease_owner=row.lease_owner,
+        lease_expires_at=as_utc(row.lease_expires_at) if row.lease_expires_at is not None else None,
     )
+
+
+def _requeue(rows: Sequence[JobRow], now: datetime) -> list[str]:
+    """Running jobs whose run was cut short go back to the queue, or fail after MAX_RUNS interrupted runs;
+    returns the ids requeued."""
+    requeued = []
+    for row in rows:
+        runs = _count_runs(row.status_history)
+        status = JobStatus.QUEUED if runs < MAX_RUNS else JobStatus.FAILURE
+        row.status_history = [*row.status_history, {"status": status.value, "date": iso(now)}]
+        row.status = status.value
+        row.progress = 0.0
+        row.preview_count = 0
+        row.updated_at = now
+        row.lease_owner = None
+        row.lease_expires_at = None
+        if status == JobStatus.FAILURE:
+            row.error = f"the server stopped during all {runs} runs of this job; not run again"
+            row.output = {"error": row.error}
+        else:
+            requeued.append(row.id)
+    return requeued
 
 
 class JobRepository:
@@ -185,6 +212,9 @@ class JobRepository:
                 row.asset_ids = asset_ids
             if preview_count is not None:
                 row.preview_count = preview_count
+            if not status.is_running:
+                row.lease_owner = None
+                row.lease_expires_at = None
             row.updated_at = now
             s.flush()
             return _record(row)
@@ -192,25 +222,71 @@ class JobRepository:
     def requeue_interrupted(self) -> list[str]:
         """Jobs a crash left running go back to the queue and are re-run from their stored input, which holds
         the resolved seed, so the re-run makes the same images; after MAX_RUNS interrupted runs they fail."""
-        running = [st.value for st in JobStatus if st.is_running]
         with self.db.session() as s:
-            rows = s.scalars(select(JobRow).where(JobRow.status.in_(running))).all()
+            rows = s.scalars(select(JobRow).where(JobRow.status.in_(_RUNNING))).all()
+            return _requeue(rows, utcnow())
+
+    def claim(
+        self,
+        *,
+        job_ids: Sequence[str],
+        owner: str,
+        lease_s: float,
+        status_for: Callable[[JobRecord], JobStatus] | None = None,
+    ) -> list[JobRecord]:
+        """Takes those of `job_ids` still queued for `owner` until the lease ends, in submission order; a job
+        another claimer holds or already took, or one canceled, is left out, so no job is claimed twice.
+        `status_for` picks each job's running status (default in-progress, e.g. warming-up for a cold model)."""
+        if not job_ids:
+            return []
+        query = (
+            select(JobRow)
+            .where(JobRow.id.in_(list(job_ids)), JobRow.status == JobStatus.QUEUED.value)
+            .order_by(JobRow.seq)
+            .with_for_update(skip_locked=True)
+        )
+        with self.db.session() as s:
+            rows = s.scalars(query).all()
             now = utcnow()
-            requeued = []
+            claimed = []
             for row in rows:
-                runs = _count_runs(row.status_history)
-                status = JobStatus.QUEUED if runs < MAX_RUNS else JobStatus.FAILURE
+                status = status_for(_record(row)) if status_for is not None else JobStatus.IN_PROGRESS
+                if not status.is_running:
+                    raise ValueError(f"a claimed job must be running, not {status.value!r}")
                 row.status_history = [*row.status_history, {"status": status.value, "date": iso(now)}]
                 row.status = status.value
-                row.progress = 0.0
-                row.preview_count = 0
+                row.lease_owner = owner
+                row.lease_expires_at = now + timedelta(seconds=lease_s)
                 row.updated_at = now
-                if status == JobStatus.FAILURE:
-                    row.error = f"the server stopped during all {runs} runs of this job; not run again"
-                    row.output = {"error": row.error}
-                else:
-                    requeued.append(row.id)
-            return requeued
+                claimed.append(row)
+            s.flush()
+            return [_record(row) for row in claimed]
+
+    def renew_leases(self, *, owner: str, job_ids: Sequence[str], lease_s: float) -> int:
+        """Extends `owner`'s leases on those of `job_ids` it still runs; returns how many it still holds."""
+        if not job_ids:
+            return 0
+        query = (
+            update(JobRow)
+            .where(JobRow.id.in_(list(job_ids)), JobRow.lease_owner == owner, JobRow.status.in_(_RUNNING))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+            .execution_options(synchronize_session=False)
+        )
+        with self.db.session() as s:
+            return cast(CursorResult[Any], s.execute(query)).rowcount
+
+    def requeue_expired(self, *, now: datetime | None = None) -> list[str]:
+        """Running jobs whose lease ran out (their worker died or hung) go back to the queue, or fail after
+        MAX_RUNS interrupted runs, as in `requeue_interrupted`; returns the ids requeued."""
+        now = as_utc(now) if now is not None else utcnow()
+        query = (
+            select(JobRow)
+            .where(JobRow.status.in_(_RUNNING), JobRow.lease_expires_at.is_not(None), JobRow.lease_expires_at < now)
+            .order_by(JobRow.seq)
+            .with_for_update(skip_locked=True)
+        )
+        with self.db.session() as s:
+            return _requeue(s.scalars(query).all(), now)
 
     def undelivered_webhooks(self) -> list[JobRecord]:
         terminal = [st.value for st in JobStatus if st.is_terminal]

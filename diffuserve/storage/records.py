@@ -57,6 +57,9 @@ class JobRecord:
     webhook_url: str | None = None
     webhook_delivered: bool = False
     api: str = "scenario"
+    # The worker holding the job and until when; None unless the job is running under a claim.
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ class Base(DeclarativeBase):
 
 class JobRow(Base):
     __tablename__ = "jobs"
+    # The queue's scan: queued jobs in submission order.
+    __table_args__ = (Index("ix_jobs_queue", "status", "seq"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     job_type: Mapped[str] = mapped_column(String(32))
@@ -38,6 +40,9 @@ class JobRow(Base):
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     api: Mapped[str] = mapped_column(String(16), default="scenario")
+    # The worker running the job and until when its claim holds; both None unless the job is running.
+    lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AssetRow(Base):

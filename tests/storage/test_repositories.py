@@ -1,7 +1,9 @@
-"""The database layer on a real SQLite file: WAL mode, job transitions, crash recovery, asset listing."""
+"""The database layer on a real SQLite file and a real PostgreSQL server: WAL mode (SQLite), job transitions,
+crash recovery, asset listing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,13 +19,13 @@ from diffuserve.storage.database import Database
 from diffuserve.storage.job_repository import MAX_RUNS, JobRepository
 from diffuserve.storage.records import AssetRecord, JobStatus
 from tests.service_helpers import picture, png
+from tests.storage.databases import BACKENDS, upgraded_database
 
 
-@pytest.fixture()
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'test.db'}")
-    database.create_tables()
-    return database
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with upgraded_database(request.param, request, tmp_path) as database:
+        yield database
 
 
 def _job(jobs: JobRepository, n: int = 0) -> str:
@@ -38,9 +40,12 @@ def _job(jobs: JobRepository, n: int = 0) -> str:
     return record.id
 
 
-def test_sqlite_runs_in_wal_mode(db: Database) -> None:
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    db.upgrade()
     with db.read() as s:
         assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    db.close()
 
 
 def test_transitions_are_recorded_and_guarded(db: Database) -> None:

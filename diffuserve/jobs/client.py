@@ -30,12 +30,16 @@ class JobClient(Protocol):
 class BusJobClient:
     """A JobClient over the jobs table (the queue) and an EventBus (in-process or distributed)."""
 
-    def __init__(self, jobs: JobRepository, bus: EventBus) -> None:
+    def __init__(self, jobs: JobRepository, bus: EventBus, dispatch: Callable[[str], None] | None = None) -> None:
         self.jobs = jobs
         self.bus = bus
+        self.dispatch = dispatch  # sends work to other processes (Celery); None: the bus wakes a local worker
 
     def submit(self, job_id: str) -> None:
-        self.bus.notify_work()
+        if self.dispatch is not None:
+            self.dispatch(job_id)
+        else:
+            self.bus.notify_work()
 
     def cancel(self, job_id: str) -> bool:
         canceled = self.jobs.transition(job_id, JobStatus.CANCELED, expect=(JobStatus.QUEUED,))

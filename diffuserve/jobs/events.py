@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -13,6 +14,7 @@ from diffuserve.storage.records import JobStatus
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_KEPT_CANCELS = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class EventBus(Protocol):
 
     def request_cancel(self, request: CancelRequest) -> None: ...
 
+    def cancel_requested(self, job_ids: Sequence[str]) -> list[str]: ...
+
     def on_cancel(self, listener: CancelListener) -> Callable[[], None]: ...
 
     def notify_work(self) -> None: ...
@@ -51,7 +55,7 @@ class EventBus(Protocol):
     def wait_for_work(self, timeout_s: float) -> bool: ...
 
 
-class _Listeners(Generic[T]):
+class Listeners(Generic[T]):
     """A thread-safe list of listeners; one that raises is logged and does not stop the others."""
 
     def __init__(self) -> None:
@@ -83,10 +87,12 @@ class LocalBus:
     """The in-process EventBus: front ends and the worker in one process."""
 
     def __init__(self) -> None:
-        self._events: _Listeners[JobEvent] = _Listeners()
-        self._cancels: _Listeners[CancelRequest] = _Listeners()
+        self._events: Listeners[JobEvent] = Listeners()
+        self._cancels: Listeners[CancelRequest] = Listeners()
         self._work = threading.Condition()
         self._pending = 0
+        self._cancel_requests: OrderedDict[str, None] = OrderedDict()  # kept for a worker that claims later
+        self._cancel_lock = threading.Lock()
 
     def publish(self, event: JobEvent) -> None:
         self._events.call(event)
@@ -95,7 +101,15 @@ class LocalBus:
         return self._events.add(listener)
 
     def request_cancel(self, request: CancelRequest) -> None:
+        with self._cancel_lock:
+            self._cancel_requests[request.job_id] = None
+            while len(self._cancel_requests) > MAX_KEPT_CANCELS:
+                self._cancel_requests.popitem(last=False)
         self._cancels.call(request)
+
+    def cancel_requested(self, job_ids: Sequence[str]) -> list[str]:
+        with self._cancel_lock:
+            return [j for j in job_ids if j in self._cancel_requests]
 
     def on_cancel(self, listener: CancelListener) -> Callable[[], None]:
         return self._cancels.add(listener)

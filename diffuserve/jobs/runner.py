@@ -71,9 +71,9 @@ class JobRunner:
             self.publish(JobEvent(record.id, record.status, record.progress))
         return record
 
-    def claim(self, job: JobRecord, *, loaded: bool) -> JobRecord | None:
-        """Takes a queued job out of the queue; None when it is no longer queued (e.g. canceled)."""
-        return self._move(job.id, JobStatus.IN_PROGRESS if loaded else JobStatus.WARMING_UP, expect=(JobStatus.QUEUED,))
+    def announce(self, job: JobRecord) -> None:
+        """Tells the listeners that a claimed job left the queue."""
+        self.publish(JobEvent(job.id, job.status, job.progress))
 
     def run(self, controls: list[RunControl]) -> None:
         """Runs claimed jobs to an end state; whatever goes wrong with one of them, it alone ends as a failure."""

@@ -1,8 +1,9 @@
 """The worker: claims batches of compatible jobs from the queue (the jobs table) and runs them on one engine.
 
-cog's shape: an explicit state, a thread that owns the engine, and typed events out (through the EventBus);
-cancel requests come in the same way. The engine is built on the worker's own thread, so a process that starts a
-worker answers requests (and MCP's initialize) while torch and the models load.
+cog's shape: an explicit state, one engine, typed events out through the EventBus and cancel requests in. Embedded
+(`start`), it runs its own loop on a thread that first builds the engine, so the process answers requests while
+torch and the models load. In a cluster (`open` + `run_once` per Celery message), the message only hints where
+work is; the claim, under a lease that a maintenance thread renews, decides who runs it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from diffuserve.jobs.runner import JobRunner, RunControl
 from diffuserve.storage.asset_store import AssetStore
 from diffuserve.storage.blobs import BlobStore
 from diffuserve.storage.job_repository import JobRepository
+from diffuserve.storage.records import JobRecord, JobStatus
 from diffuserve.storage.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -42,9 +44,12 @@ class WorkerState(StrEnum):
     STOPPED = "stopped"
 
 
+Heartbeat = Callable[["Worker"], None]
+
+
 class Worker:
-    """One engine, one thread: takes the next batch (select_batch), waits up to `batch_window_s` for more jobs
-    of its key while it is not full, claims its jobs and runs them."""
+    """One engine: takes the next batch (select_batch), waits up to `batch_window_s` for more jobs of its key
+    while it is not full, claims its jobs under a lease and runs them."""
 
     def __init__(
         self,
@@ -58,6 +63,8 @@ class Worker:
         batch_window_s: float,
         affinity_max_wait_s: float,
         name: str = "diffuserve-worker-0",
+        lease_s: float = 30.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.make_engine = make_engine
         self.jobs = jobs
@@ -68,12 +75,15 @@ class Worker:
         self.batch_window_s = batch_window_s
         self.affinity_max_wait_s = affinity_max_wait_s
         self.name = name
+        self.lease_s = lease_s
+        self.heartbeat = heartbeat
         self.state = WorkerState.STOPPED
         self.engine: Engine | None = None
         self.ready = threading.Event()  # the engine is built
         self._runner: JobRunner | None = None
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop: threading.Thread | None = None  # embedded mode only
+        self._maintenance: threading.Thread | None = None
         self._controls: dict[str, RunControl] = {}
         self._controls_lock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = None
@@ -81,31 +91,32 @@ class Worker:
     # -- life cycle --
 
     def start(self) -> None:
-        """Re-queues what a crash interrupted, then starts the thread (which builds the engine first)."""
+        """Embedded: re-queues what a crash of this (only) process interrupted, then runs the loop on a thread
+        that builds the engine first."""
         for job_id in self.jobs.requeue_interrupted():
             logger.warning("job re-queued after an interrupted run job_id=%s", job_id)
-        self._stopping.clear()
-        self._unsubscribe = self.bus.on_cancel(self._on_cancel)
-        self.state = WorkerState.STARTING
-        self._thread = threading.Thread(target=self._work, name=self.name, daemon=True)
-        self._thread.start()
+        self._begin()
+        self._loop = _thread(self._work, self.name)
+
+    def open(self) -> None:
+        """Cluster: builds the engine on this thread; jobs then run through run_once."""
+        self._begin()
+        self._build()
 
     def stop(self, *, timeout_s: float) -> None:
         """Lets the running batch finish for up to timeout_s, then stops its jobs (they go back to the queue)."""
         self._stopping.set()
         self.bus.notify_work()
-        if self._thread is not None:
-            self.state = WorkerState.DRAINING
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                with self._controls_lock:
-                    controls = list(self._controls.values())
-                for control in controls:
-                    logger.info("shutdown stops the running job job_id=%s", control.job_id)
-                    control.shutdown = True
-                    control.cancel.set()
-                self._thread.join(30)
-            self._thread = None
+        self.state = WorkerState.DRAINING
+        if self._loop is not None:
+            self._loop.join(timeout_s)
+            if self._loop.is_alive():
+                self._stop_running_jobs()
+                self._loop.join(30)
+            self._loop = None
+        if self._maintenance is not None:
+            self._maintenance.join(5)
+            self._maintenance = None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -115,6 +126,31 @@ class Worker:
         with self._controls_lock:
             return list(self._controls)
 
+    def loaded_models(self) -> list[str]:
+        return sorted({model_id for model_id, _ in self.engine.cache.loaded()}) if self.engine is not None else []
+
+    def _begin(self) -> None:
+        self._stopping.clear()
+        self._unsubscribe = self.bus.on_cancel(self._on_cancel)
+        self.state = WorkerState.STARTING
+        self._maintenance = _thread(self._maintain, f"{self.name}-leases")
+
+    def _build(self) -> None:
+        self.engine = self.make_engine()
+        self._runner = JobRunner(
+            engine=self.engine, jobs=self.jobs, assets=self.assets, blobs=self.blobs, publish=self.bus.publish
+        )
+        self.ready.set()
+        self.state = WorkerState.IDLE
+
+    def _stop_running_jobs(self) -> None:
+        with self._controls_lock:
+            controls = list(self._controls.values())
+        for control in controls:
+            logger.info("shutdown stops the running job job_id=%s", control.job_id)
+            control.shutdown = True
+            control.cancel.set()
+
     def _on_cancel(self, request: CancelRequest) -> None:
         with self._controls_lock:
             control = self._controls.get(request.job_id)
@@ -122,43 +158,61 @@ class Worker:
             control.canceled = True
             control.cancel.set()
 
+    def _maintain(self) -> None:
+        """Renews the leases of running jobs, picks up stored cancel requests (a missed message), beats."""
+        interval = max(0.2, min(1.0, self.lease_s / 3))
+        while not self._stopping.wait(interval):
+            try:
+                running = self.running_jobs()
+                if running:
+                    self.jobs.renew_leases(owner=self.name, job_ids=running, lease_s=self.lease_s)
+                    for job_id in self.bus.cancel_requested(running):
+                        self._on_cancel(CancelRequest(job_id))
+                if self.heartbeat is not None:
+                    self.heartbeat(self)
+            except Exception as exc:
+                logger.warning("worker maintenance failed, retrying worker=%s error=%s", self.name, exc)
+
     # -- the loop --
 
     def _work(self) -> None:
         try:
-            self.engine = self.make_engine()
+            self._build()
         except Exception:
             logger.exception("the worker could not build its engine; no job will run")
             self.state = WorkerState.STOPPED
             return
-        self._runner = JobRunner(
-            engine=self.engine, jobs=self.jobs, assets=self.assets, blobs=self.blobs, publish=self.bus.publish
-        )
-        self.ready.set()
-        self.state = WorkerState.IDLE
         while not self._stopping.is_set():
             try:
-                controls = self._claim_batch()
+                ran = self.run_once()
             except Exception:
                 logger.exception("worker could not read the queue")
                 self._stopping.wait(IDLE_POLL_S)
                 continue
-            if not controls:
+            if not ran:
                 self.bus.wait_for_work(IDLE_POLL_S)
-                continue
-            self.state = WorkerState.RUNNING
-            try:
-                self._runner.run(controls)
-            except Exception as exc:
-                logger.exception("worker crashed on a batch job_ids=%s", [c.job_id for c in controls])
+
+    def run_once(self, hint: str | None = None) -> bool:
+        """Claims and runs one batch (headed by job `hint` while it is still queued); False when nothing was
+        queued."""
+        controls = self._claim_batch(hint)
+        if not controls:
+            return False
+        self.state = WorkerState.RUNNING
+        assert self._runner is not None
+        try:
+            self._runner.run(controls)
+        except Exception as exc:
+            logger.exception("worker crashed on a batch job_ids=%s", [c.job_id for c in controls])
+            for control in controls:
+                self._give_up(control.job_id, exc)
+        finally:
+            with self._controls_lock:
                 for control in controls:
-                    self._give_up(control.job_id, exc)
-            finally:
-                with self._controls_lock:
-                    for control in controls:
-                        self._controls.pop(control.job_id, None)
-                if not self._stopping.is_set():
-                    self.state = WorkerState.IDLE
+                    self._controls.pop(control.job_id, None)
+            if not self._stopping.is_set():
+                self.state = WorkerState.IDLE
+        return True
 
     def _candidates(self) -> list[Candidate]:
         """Queued jobs, oldest first; one whose stored input cannot be read fails here, so the queue moves on."""
@@ -181,19 +235,21 @@ class Worker:
         except DiffuserveError:
             return False
 
-    def _select(self, key: BatchKey | None = None) -> list[Candidate]:
+    def _select(self, key: BatchKey | None = None, hint: str | None = None) -> list[Candidate]:
         candidates = self._candidates()
+        head = next((c for c in candidates if c.job_id == hint), None)
+        if head is not None:  # the job this message is about leads; its key decides the batch
+            key = head.key
+            candidates.remove(head)
+            candidates.insert(0, head)
         if key is not None:
             candidates = [c for c in candidates if c.key == key]
         return select_batch(
-            candidates,
-            is_loaded=self._is_loaded,
-            max_images=self.max_images,
-            max_wait_s=self.affinity_max_wait_s,
+            candidates, is_loaded=self._is_loaded, max_images=self.max_images, max_wait_s=self.affinity_max_wait_s
         )
 
-    def _claim_batch(self) -> list[RunControl]:
-        chosen = self._select()
+    def _claim_batch(self, hint: str | None) -> list[RunControl]:
+        chosen = self._select(hint=hint)
         if not chosen:
             return []
         # Not full: wait a moment for more jobs of the same key (many small requests arrive together).
@@ -206,25 +262,22 @@ class Worker:
         return self._claim([c.job_id for c in chosen], loaded=self._is_loaded(chosen[0].key))
 
     def _claim(self, job_ids: list[str], *, loaded: bool) -> list[RunControl]:
-        assert self._runner is not None
-        controls = []
-        for job_id in job_ids:
-            # Registered before the claim, so a cancel that comes right after it is not missed.
-            control = RunControl(job=self.jobs.get(job_id), cancel=threading.Event())
-            with self._controls_lock:
-                self._controls[job_id] = control
-            job = self._runner.claim(control.job, loaded=loaded)
-            if job is None:
-                with self._controls_lock:
-                    self._controls.pop(job_id, None)
-                continue
-            control.job = job
-            controls.append(control)
+        first = JobStatus.IN_PROGRESS if loaded else JobStatus.WARMING_UP
+        claimed = self.jobs.claim(job_ids=job_ids, owner=self.name, lease_s=self.lease_s, status_for=lambda _: first)
+        controls = [RunControl(job=job, cancel=threading.Event()) for job in claimed]
+        with self._controls_lock:
+            self._controls.update({c.job_id: c for c in controls})
+        for job in claimed:
+            assert self._runner is not None
+            self._runner.announce(job)
+        for job_id in self.bus.cancel_requested([c.job_id for c in controls]):  # asked while it was claimed
+            self._on_cancel(CancelRequest(job_id))
         if controls:
             logger.info(
-                "batch claimed jobs=%d images=%d job_ids=%s",
+                "batch claimed jobs=%d images=%d worker=%s job_ids=%s",
                 len(controls),
-                sum(int(c.job.input.get("numSamples", 1)) for c in controls),
+                sum(_images(c.job) for c in controls),
+                self.name,
                 ",".join(c.job_id for c in controls),
             )
         return controls
@@ -238,3 +291,13 @@ class Worker:
         except Exception:
             logger.exception("could not mark the job failed job_id=%s", job_id)
             self._stopping.wait(IDLE_POLL_S)
+
+
+def _thread(target: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _images(job: JobRecord) -> int:
+    return int(job.input.get("numSamples", 1))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -27,8 +29,12 @@ from diffuserve.api.errors import install_error_handlers
 from diffuserve.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from diffuserve.catalog.registry import Registry
 from diffuserve.config import Settings
-from diffuserve.errors import Conflict
+from diffuserve.errors import ConfigError, Conflict
 from diffuserve.jobs.client import BusJobClient
+from diffuserve.jobs.cluster.celery_app import make_celery
+from diffuserve.jobs.cluster.dispatch import CeleryDispatcher
+from diffuserve.jobs.cluster.leader import Leader, Reaper
+from diffuserve.jobs.cluster.redis_bus import RedisBus
 from diffuserve.jobs.events import LocalBus
 from diffuserve.jobs.worker import Worker
 from diffuserve.mcp.http import mount_mcp
@@ -44,7 +50,8 @@ from diffuserve.service.signing import UrlSigner, load_or_create_secret
 from diffuserve.service.webhooks import WebhookNotifier
 from diffuserve.storage.asset_repository import AssetRepository
 from diffuserve.storage.asset_store import AssetStore
-from diffuserve.storage.blobs import LocalBlobStore
+from diffuserve.storage.blob_stores import open_blob_store
+from diffuserve.storage.blobs import BlobStore
 from diffuserve.storage.database import Database
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.key_repository import KeyRepository
@@ -56,7 +63,13 @@ logger = logging.getLogger(__name__)
 
 
 def check_settings(settings: Settings) -> None:
-    """Open mode (no API keys) is refused unless the server listens on a loopback address."""
+    """Open mode (no API keys) is refused unless the server listens on a loopback address; a cluster's API
+    replicas run no worker (workers are `diffuserve worker` processes)."""
+    if settings.redis_url is not None and settings.embedded_worker:
+        raise ConfigError(
+            "embedded_worker is for the single-process default; with redis_url, run `diffuserve worker` processes",
+            reason="embedded_worker_in_cluster",
+        )
     if settings.open_mode and not is_loopback(settings.host):
         raise ValueError(
             f"open_mode serves without API keys and is only allowed on a loopback host, not {settings.host!r}"
@@ -83,19 +96,49 @@ def open_database(settings: Settings) -> Database:
 
 
 @dataclass
+class Stores:
+    """What every process of a deployment shares: the database, the blob store and the model catalog."""
+
+    db: Database
+    blobs: BlobStore
+    jobs: JobRepository
+    assets: AssetStore
+    registry: Registry
+
+
+def open_stores(settings: Settings, stack: ExitStack, registry: Registry | None = None) -> Stores:
+    """Opens the database (migrated to the current schema) and the blob store; registers built-in demo models."""
+    db = open_database(settings)
+    stack.callback(db.close)
+    blobs = open_blob_store(settings.blob_store_url, settings.data_dir)
+    registry = registry or Registry(settings.resolved_registry_path)
+    if settings.demo_models:
+        from diffuserve.engine.demo import register_demo_models
+
+        register_demo_models(registry, settings.resolved_demo_models_dir)
+    jobs = JobRepository(db)
+    return Stores(db, blobs, jobs, AssetStore(AssetRepository(db), blobs), registry)
+
+
+@dataclass
 class Container:
     """Everything built at start, torn down in reverse order at shutdown."""
 
     settings: Settings
-    db: Database
+    stores: Stores
     jobs: BusJobClient
-    worker: Worker
+    worker: Worker | None
+    leader: Leader | None
     webhooks: WebhookNotifier
     services: Services
     resources: ExitStack
 
+    @property
+    def db(self) -> Database:
+        return self.stores.db
+
     def close(self) -> None:
-        """Stops the queue, then the webhooks, closes the database and frees the data folder; each step runs
+        """Stops the worker, then the webhooks, closes the database and frees the data folder; each step runs
         even when an earlier one fails."""
         try:
             self.resources.close()
@@ -108,63 +151,73 @@ def build_container(settings: Settings, *, engine: Engine | None = None) -> Cont
     When a part fails to start, the ones already started are stopped again."""
     check_settings(settings)
     with ExitStack() as stack:
-        stack.enter_context(lock_data_dir(settings.data_dir))
+        if settings.redis_url is None:  # one process per data folder; a cluster's processes share nothing there
+            stack.enter_context(lock_data_dir(settings.data_dir))
         container = _build(settings, engine, stack)
         container.resources = stack.pop_all()
     return container
 
 
-def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Container:
-    """Builds and starts the parts; `stack` stops them in the reverse order of its callbacks."""
-    db = open_database(settings)
-    stack.callback(db.close)
-    blobs = LocalBlobStore(settings.data_dir / "blobs")
-    registry = engine.registry if engine is not None else Registry(settings.resolved_registry_path)
-    if settings.demo_models:
-        from diffuserve.engine.demo import register_demo_models
-
-        register_demo_models(registry, settings.resolved_demo_models_dir)
-
+def embedded_worker(settings: Settings, stores: Stores, bus: LocalBus, engine: Engine | None) -> Worker:
     def make_engine() -> Engine:
         """Called on the worker's thread: torch and diffusers load there, while the front ends already answer."""
         if engine is not None:
             return engine
         from diffuserve.engine.engine import Engine
 
-        return Engine(registry, settings)
+        return Engine(stores.registry, settings)
 
-    jobs = JobRepository(db)
-    assets = AssetStore(AssetRepository(db), blobs)
+    return Worker(
+        make_engine=make_engine,
+        jobs=stores.jobs,
+        assets=stores.assets,
+        blobs=stores.blobs,
+        bus=bus,
+        max_images=settings.max_batch_images,
+        batch_window_s=settings.batch_window_ms / 1000,
+        affinity_max_wait_s=settings.model_affinity_max_wait_s,
+        name=settings.worker_name or "embedded",
+        lease_s=settings.lease_s,
+    )
+
+
+def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Container:
+    """Builds and starts the parts; `stack` stops them in the reverse order of its callbacks."""
+    stores = open_stores(settings, stack, engine.registry if engine is not None else None)
+    jobs = stores.jobs
     signer = UrlSigner(
         settings.url_secret or load_or_create_secret(settings.data_dir / "secret.key"),
         base_url=settings.resolved_public_url,
         ttl_s=settings.url_ttl_s,
     )
-    bus = LocalBus()
-    queue = BusJobClient(jobs, bus)
-    worker = Worker(
-        make_engine=make_engine,
-        jobs=jobs,
-        assets=assets,
-        blobs=blobs,
-        bus=bus,
-        max_images=settings.max_batch_images,
-        batch_window_s=settings.batch_window_ms / 1000,
-        affinity_max_wait_s=settings.model_affinity_max_wait_s,
-    )
+    bus: LocalBus | RedisBus
+    leader: Leader | None = None
+    dispatcher: CeleryDispatcher | None = None
+    if settings.redis_url is None:
+        bus = LocalBus()
+        queue = BusJobClient(jobs, bus)
+    else:
+        bus = RedisBus(settings.redis_url)
+        stack.callback(bus.close)
+        broker = settings.resolved_broker_url
+        assert broker is not None
+        dispatcher = CeleryDispatcher(make_celery(broker), bus, jobs)
+        queue = BusJobClient(jobs, bus, dispatch=dispatcher.dispatch)
     http = SafeHttp(
         allow_private=settings.fetch_allow_private,
         max_bytes=settings.fetch_max_bytes,
         timeout_s=settings.fetch_timeout_s,
     )
-    inference = InferenceService(registry=registry, jobs=jobs, assets=assets, queue=queue, signer=signer)
+    inference = InferenceService(registry=stores.registry, jobs=jobs, assets=stores.assets, queue=queue, signer=signer)
     services = Services(
         inference=inference,
-        jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=blobs),
-        assets=AssetService(assets=assets, signer=signer),
-        models=ModelService(registry),
-        keys=KeyService(KeyRepository(db)),
-        imagepipeline=ImagePipelineService(inference=inference, jobs=jobs, registry=registry, http=http, signer=signer),
+        jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=stores.blobs),
+        assets=AssetService(assets=stores.assets, signer=signer),
+        models=ModelService(stores.registry),
+        keys=KeyService(KeyRepository(stores.db)),
+        imagepipeline=ImagePipelineService(
+            inference=inference, jobs=jobs, registry=stores.registry, http=http, signer=signer
+        ),
         signer=signer,
         open_mode=settings.open_mode,
     )
@@ -178,17 +231,35 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
     )
     # At shutdown the worker stops first, so jobs that end in its grace period still get their webhooks.
     stack.callback(webhooks.stop)
-    # The worker starts first: the jobs its start fails (too many interrupted runs) are then owed webhooks
-    # that the notifier's start finds.
-    worker.start()
-    stack.callback(worker.stop, timeout_s=settings.shutdown_timeout_s)
-    webhooks.start()
-    logger.info("service started data_dir=%s models=%d", settings.data_dir, len(registry.list()))
+    worker = None
+    if isinstance(bus, LocalBus):
+        worker = embedded_worker(settings, stores, bus, engine)
+        # The worker starts first: the jobs its start fails (too many interrupted runs) are then owed
+        # webhooks that the notifier's start finds.
+        worker.start()
+        stack.callback(worker.stop, timeout_s=settings.shutdown_timeout_s)
+        webhooks.start()
+    else:
+        # A cluster: one replica at a time reaps expired leases, re-dispatches and sends owed webhooks.
+        assert dispatcher is not None
+        reaper = Reaper(jobs, dispatcher, settings.redispatch_after_s)
+        duties = [reaper.reap, reaper.redispatch, webhooks.send_owed]
+        leader = Leader(bus.redis, f"{socket.gethostname()}-{os.getpid()}", duties)
+        webhooks.start(listen=False)
+        leader.start()
+        stack.callback(leader.stop)
+    logger.info(
+        "service started data_dir=%s models=%d mode=%s",
+        settings.data_dir,
+        len(stores.registry.list()),
+        "embedded" if settings.redis_url is None else "cluster",
+    )
     return Container(
         settings=settings,
-        db=db,
+        stores=stores,
         jobs=queue,
         worker=worker,
+        leader=leader,
         webhooks=webhooks,
         services=services,
         resources=ExitStack(),
@@ -198,8 +269,9 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """The FastAPI app; its lifespan builds the container and closes it, whatever happens."""
     check_settings(settings)
-    with lock_data_dir(settings.data_dir):  # fail before the server starts (the lifespan takes it for good)
-        pass
+    if settings.redis_url is None:
+        with lock_data_dir(settings.data_dir):  # fail before the server starts (the lifespan takes it for good)
+            pass
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

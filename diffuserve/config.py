@@ -74,6 +74,25 @@ class Settings(BaseSettings):
 
     # Database URL; default: SQLite file <data_dir>/diffuserve.db (WAL mode).
     database_url: str | None = None
+    # Where asset and preview bytes live: unset is <data_dir>/blobs; file://PATH; or an S3-compatible bucket,
+    # s3://BUCKET[/PREFIX]?endpoint_url=...&region=... (storage/blob_stores.py; keys from the AWS environment).
+    blob_store_url: str | None = None
+
+    # Cluster: a Redis URL (redis://host:6379/0) carries job events, cancel requests and worker heartbeats, and
+    # is Celery's broker for dispatching jobs to `diffuserve worker` processes. Unset: one process does it all.
+    redis_url: str | None = None
+    # Celery's broker, if not the Redis above.
+    broker_url: str | None = None
+    # Run a worker inside `serve`/`mcp`: the single-process default; with redis_url, workers are their own processes.
+    embedded_worker: bool | None = None
+    # This worker's name (its own queue and the owner of its leases); default: <hostname>-<pid>.
+    worker_name: str | None = None
+    # A claimed job's lease (s): renewed while its worker lives; once expired, the job is queued and run again.
+    lease_s: float = Field(default=30.0, gt=0)
+    # A queued job that no worker took within this many seconds is dispatched again (a lost message).
+    redispatch_after_s: float = Field(default=15.0, gt=0)
+    # Port of a worker's /healthz, /readyz and /metrics (`diffuserve worker`); 0: none.
+    worker_http_port: int = Field(default=0, ge=0, le=65535)
 
     # Fetching image URLs (imagepipeline API): size cap, timeout, and whether private addresses are allowed.
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
@@ -89,6 +108,10 @@ class Settings(BaseSettings):
         options left out, None, change nothing)."""
         values = {"data_dir": getattr(args, "data_dir", None), **overrides}
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+    @property
+    def resolved_broker_url(self) -> str | None:
+        return self.broker_url or self.redis_url
 
     @property
     def resolved_registry_path(self) -> Path:

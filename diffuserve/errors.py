@@ -6,6 +6,8 @@ DiffuserveError
 ├── Unauthorized        missing or wrong credentials
 ├── Conflict            the action does not fit the object's state (e.g. cancelling a finished job)
 ├── ModelLoadError      a registered model's files are missing or not what was expected
+├── ConfigError         a setting is malformed or names a service that cannot be used
+├── Unavailable         a service the request needs (the database) cannot be reached right now; retry later
 └── GenerationCanceled  the run was stopped by its cancel flag
 """
 
@@ -67,3 +69,15 @@ class GenerationCanceled(DiffuserveError):
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, or its class name when the message is empty."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class ConfigError(DiffuserveError):
+    """A setting's value is malformed or names a service that cannot be used; nothing was started."""
+
+    reason = "config_error"
+
+
+class Unavailable(DiffuserveError):
+    """A service the request needs cannot be reached right now; nothing was lost, the client may retry."""
+
+    reason = "unavailable"

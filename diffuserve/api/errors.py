@@ -1,7 +1,8 @@
 """The one place where errors become HTTP responses: {"reason", "message"} bodies, never a 500 for bad input.
 
 InvalidRequest -> 400   Unauthorized -> 401   NotFound -> 404   Conflict, GenerationCanceled -> 409
-ModelLoadError -> 500 (the server's files are wrong, not the request)
+ModelLoadError, ConfigError -> 500 (the server's files or settings are wrong, not the request)
+Unavailable, and a database that cannot be reached -> 503 with Retry-After (nothing was lost; retry)
 FastAPI's RequestValidationError (bad JSON, wrong types) -> 400 naming the field
 """
 
@@ -14,9 +15,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from diffuserve.errors import (
+    ConfigError,
     Conflict,
     DiffuserveError,
     GenerationCanceled,
@@ -24,6 +27,7 @@ from diffuserve.errors import (
     ModelLoadError,
     NotFound,
     Unauthorized,
+    Unavailable,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,7 +39,10 @@ STATUS_BY_ERROR: tuple[tuple[type[DiffuserveError], int], ...] = (
     (Conflict, 409),
     (GenerationCanceled, 409),
     (ModelLoadError, 500),
+    (ConfigError, 500),
+    (Unavailable, 503),
 )
+RETRY_AFTER_S = 5
 
 
 def error_body(reason: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -49,10 +56,20 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DiffuserveError)
     status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
     headers = {"WWW-Authenticate": 'Basic realm="diffuserve"'} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     if status >= 500:
         logger.error("request failed path=%s reason=%s message=%s", request.url.path, exc.reason, exc.message)
     return JSONResponse(
         error_body(exc.reason, exc.message, getattr(exc, "field", None)), status_code=status, headers=headers
+    )
+
+
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    """The database went away (restart, failover, network): the request did nothing; the client retries."""
+    logger.warning("database unavailable path=%s error=%s", request.url.path, str(exc).splitlines()[0])
+    return _domain(
+        request, Unavailable("the database cannot be reached right now; retry", reason="database_unavailable")
     )
 
 
@@ -89,3 +106,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DiffuserveError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(OperationalError, _database)
+    app.add_exception_handler(InterfaceError, _database)

@@ -43,9 +43,15 @@ class WebhookNotifier:
         self._sending: set[str] = set()
         self._sending_lock = threading.Lock()
 
-    def start(self) -> None:
-        """Listens for jobs that end, then sends what is still owed (ended while no process listened)."""
-        self._unsubscribe = self.queue.subscribe(self._on_event)
+    def start(self, *, listen: bool = True) -> None:
+        """Listens for jobs that end (unless a cluster's leader calls send_owed instead), then sends what is
+        still owed (ended while no process listened)."""
+        if listen:
+            self._unsubscribe = self.queue.subscribe(self._on_event)
+        self.send_owed()
+
+    def send_owed(self) -> None:
+        """Sends every webhook of an ended job that was not delivered yet (the outbox is the jobs table)."""
         for job in self.jobs.undelivered_webhooks():
             self._send(job)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from diffuserve.config_errors import ConfigError
+from diffuserve.errors import ConfigError
 from diffuserve.storage.blobs import BlobStore, LocalBlobStore, check_key
 from diffuserve.storage.s3_blobs import S3BlobStore, S3Options
 

@@ -11,8 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from diffuserve.config_errors import ConfigError
-from diffuserve.errors import NotFound
+from diffuserve.errors import ConfigError, NotFound
 from diffuserve.storage.blobs import check_key
 
 logger = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from diffuserve import __version__
 from diffuserve.api import (
     routes_assets,
     routes_generate,
+    routes_health,
     routes_imagepipeline,
     routes_jobs,
     routes_models,
@@ -44,6 +45,7 @@ from diffuserve.service.imagepipeline import ImagePipelineService
 from diffuserve.service.inference import InferenceService
 from diffuserve.service.jobs import JobService
 from diffuserve.service.keys import KeyService, is_loopback, loopback_hosts
+from diffuserve.service.metrics import ApiMetrics
 from diffuserve.service.models import ModelService
 from diffuserve.service.services import Services
 from diffuserve.service.signing import UrlSigner, load_or_create_secret
@@ -120,6 +122,19 @@ def open_stores(settings: Settings, stack: ExitStack, registry: Registry | None 
     return Stores(db, blobs, jobs, AssetStore(AssetRepository(db), blobs), registry)
 
 
+def readiness(stores: Stores, bus: RedisBus | None) -> dict[str, bool]:
+    """Each service a process depends on, reachable right now or not."""
+    checks = {"database": stores.db.ping()}
+    if bus is not None:
+        checks["redis"] = bus.ping()
+    try:
+        stores.blobs.exists("healthz/probe")
+        checks["blob_store"] = True
+    except Exception:
+        checks["blob_store"] = False
+    return checks
+
+
 @dataclass
 class Container:
     """Everything built at start, torn down in reverse order at shutdown."""
@@ -132,6 +147,21 @@ class Container:
     webhooks: WebhookNotifier
     services: Services
     resources: ExitStack
+    bus: RedisBus | None = None
+
+    def workers(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(name, state, loaded models) of every worker: the embedded one, or those heartbeating over Redis."""
+        if self.bus is not None:
+            return [(w.name, w.state, w.loaded) for w in self.bus.workers()]
+        if self.worker is not None:
+            return [(self.worker.name, self.worker.state.value, tuple(self.worker.loaded_models()))]
+        return []
+
+    def readiness(self) -> dict[str, bool]:
+        checks = readiness(self.stores, self.bus)
+        if self.worker is not None:
+            checks["worker"] = self.worker.ready.is_set()
+        return checks
 
     @property
     def db(self) -> Database:
@@ -263,6 +293,7 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         webhooks=webhooks,
         services=services,
         resources=ExitStack(),
+        bus=bus if isinstance(bus, RedisBus) else None,
     )
 
 
@@ -278,6 +309,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         container = await asyncio.to_thread(build_container, settings, engine=engine)
         app.state.container = container
         app.state.services = container.services
+        app.state.metrics = ApiMetrics(container.stores.jobs, container.workers)
         try:
             async with mcp_endpoint.lifespan():  # MCP sessions start after the services and end before them
                 yield
@@ -294,7 +326,16 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=loopback_hosts(settings.resolved_public_url))
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)  # images arrive inline; cap what one request holds
     install_error_handlers(app)
-    for module in (routes_generate, routes_jobs, routes_assets, routes_models, routes_imagepipeline, routes_web):
+    modules = (
+        routes_generate,
+        routes_jobs,
+        routes_assets,
+        routes_models,
+        routes_imagepipeline,
+        routes_web,
+        routes_health,
+    )
+    for module in modules:
         app.include_router(module.router)
     mcp_endpoint = mount_mcp(app, settings)
     return app

@@ -17,6 +17,7 @@ from diffuserve.catalog.schedulers import SCHEDULER_NAMES
 from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.cli_db import add_db_commands
 from diffuserve.cli_serve import add_serve_commands
+from diffuserve.cli_worker import add_worker_command
 from diffuserve.config import Settings
 from diffuserve.engine.quiet import quiet_libraries, quiet_on_import
 from diffuserve.errors import DiffuserveError, first_line
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_commands(sub)
     add_mcp_command(sub)
     add_db_commands(sub)
+    add_worker_command(sub)
     return parser
 
 

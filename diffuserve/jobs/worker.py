@@ -20,6 +20,7 @@ from diffuserve.catalog.types import Mode
 from diffuserve.errors import DiffuserveError
 from diffuserve.jobs.batching import Candidate, select_batch
 from diffuserve.jobs.events import CancelRequest, EventBus
+from diffuserve.jobs.metrics import WorkerMetrics
 from diffuserve.jobs.runner import JobRunner, RunControl
 from diffuserve.storage.asset_store import AssetStore
 from diffuserve.storage.blobs import BlobStore
@@ -65,6 +66,7 @@ class Worker:
         name: str = "diffuserve-worker-0",
         lease_s: float = 30.0,
         heartbeat: Heartbeat | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.make_engine = make_engine
         self.jobs = jobs
@@ -77,6 +79,7 @@ class Worker:
         self.name = name
         self.lease_s = lease_s
         self.heartbeat = heartbeat
+        self.metrics = metrics
         self.state = WorkerState.STOPPED
         self.engine: Engine | None = None
         self.ready = threading.Event()  # the engine is built
@@ -200,8 +203,14 @@ class Worker:
             return False
         self.state = WorkerState.RUNNING
         assert self._runner is not None
+        started = time.monotonic()
         try:
             self._runner.run(controls)
+            if self.metrics is not None:
+                self.metrics.run_seconds.observe(time.monotonic() - started)
+                for control in controls:
+                    ended = self.jobs.get(control.job_id)
+                    self.metrics.ended(ended.status.value, len(ended.asset_ids))
         except Exception as exc:
             logger.exception("worker crashed on a batch job_ids=%s", [c.job_id for c in controls])
             for control in controls:
@@ -265,6 +274,8 @@ class Worker:
         first = JobStatus.IN_PROGRESS if loaded else JobStatus.WARMING_UP
         claimed = self.jobs.claim(job_ids=job_ids, owner=self.name, lease_s=self.lease_s, status_for=lambda _: first)
         controls = [RunControl(job=job, cancel=threading.Event()) for job in claimed]
+        if self.metrics is not None and claimed:
+            self.metrics.claimed(claimed)
         with self._controls_lock:
             self._controls.update({c.job_id: c for c in controls})
         for job in claimed:

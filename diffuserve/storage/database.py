@@ -74,6 +74,15 @@ class Database:
         logger.info("database ready url=%s revision=%s", self.display_url, done.after)
         return done
 
+    def ping(self) -> bool:
+        """Whether the database answers right now."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:
+            return False
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._sessions() as session:

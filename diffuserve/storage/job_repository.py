@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from diffuserve.errors import NotFound
 from diffuserve.storage.database import Database
@@ -170,6 +170,11 @@ class JobRepository:
             rows = s.scalars(query.offset(offset).limit(page_size + 1)).all()
             items = tuple(_record(r) for r in rows[:page_size])
         return Page(items, encode_token(offset + page_size) if len(rows) > page_size else None)
+
+    def count(self, *, statuses: Iterable[str]) -> int:
+        with self.db.read() as s:
+            total = s.scalar(select(func.count()).select_from(JobRow).where(JobRow.status.in_(list(statuses))))
+            return int(total or 0)
 
     def queued(self, *, limit: int) -> list[JobRecord]:
         """The oldest queued jobs, in submission order."""

@@ -41,7 +41,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for chatty in ("alembic", "botocore", "celery"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     from celery import Celery
+    from celery.signals import setup_logging
+
+    setup_logging.connect(_keep_logging)  # a receiver tells Celery to leave the process's logging alone
 
     from diffuserve.app import open_stores
     from diffuserve.engine.quiet import quiet_libraries
@@ -72,6 +77,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             lease_s=settings.lease_s,
             heartbeat=lambda w: _beat(w, bus, metrics),
             metrics=metrics,
+            preload=[m.strip() for m in settings.preload_models.split(",") if m.strip()],
         )
         worker.open()
         stack.callback(worker.stop, timeout_s=settings.shutdown_timeout_s)
@@ -101,6 +107,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             ]
         )
     return 0
+
+
+def _keep_logging(**_: Any) -> None:
+    return None
 
 
 def _engine(stores: Stores, settings: Settings) -> Any:

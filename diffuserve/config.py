@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=30.0, gt=0)
     # A queued job that no worker took within this many seconds is dispatched again (a lost message).
     redispatch_after_s: float = Field(default=15.0, gt=0)
+    # Models a worker loads before it takes work (comma-separated ids): no cold start for its first jobs.
+    preload_models: str = ""
     # Port of a worker's /healthz, /readyz and /metrics (`diffuserve worker`); 0: none.
     worker_http_port: int = Field(default=0, ge=0, le=65535)
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -152,6 +153,8 @@ class Cluster:
     s3_endpoint: str
     blob_store_url: str
     api_urls: list[str]
+    # PostgreSQL's folder: its own temporary folder, since the server user must reach it (not under root's).
+    postgres_dir: str = ""
     key: str = ""
     secret: str = ""
     procs: dict[str, Proc] = field(default_factory=dict)
@@ -223,7 +226,8 @@ def up(
         root=str(root), database_url="", postgres_port=0, redis_url="", s3_endpoint="", blob_store_url="", api_urls=[]
     )
     try:
-        server, pg_port = start_postgres(root / "postgres")
+        cluster.postgres_dir = tempfile.mkdtemp(prefix="diffuserve-pg-")
+        server, pg_port = start_postgres(Path(cluster.postgres_dir))
         import psycopg
 
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
@@ -335,7 +339,9 @@ def down(root: Path) -> None:
     for proc in order:
         if proc.pid:
             proc.kill(signal.SIGTERM if proc.name.startswith("api") else signal.SIGKILL)
-    stop_postgres(root / "postgres")
+    if cluster.postgres_dir:
+        stop_postgres(Path(cluster.postgres_dir))
+        shutil.rmtree(cluster.postgres_dir, ignore_errors=True)
     (root / STATE).unlink()
 
 
@@ -349,6 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--apis", type=int, default=2, help="API replicas (default 2)")
     start.add_argument("--workers", type=int, default=2, help="CPU workers, one torch thread each (default 2)")
     start.add_argument("--json", action="store_true", help="print the cluster state as JSON")
+    start.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for every API replica and worker, e.g. --set LEASE_S=5 (DIFFUSERVE_ prefix implied)",
+    )
     stop = sub.add_parser("down", help="stop everything `up` started")
     stop.add_argument("--dir", type=Path, default=Path(".cluster"))
     args = parser.parse_args(argv)
@@ -360,7 +373,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"a cluster is already running in {args.dir}: scripts/cluster down first", file=sys.stderr)
         return 1
     print("starting PostgreSQL, Redis, S3 (moto), the API replicas and the workers ...", file=sys.stderr)
-    cluster = up(args.dir, apis=args.apis, workers=args.workers)
+    settings = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set {item!r}: expected NAME=VALUE")
+        settings[f"DIFFUSERVE_{name.upper().removeprefix('DIFFUSERVE_')}"] = value
+    cluster = up(args.dir, apis=args.apis, workers=args.workers, worker_env=settings, api_env=settings)
     if args.json:
         print(json.dumps(asdict(cluster)))
         return 0

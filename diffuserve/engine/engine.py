@@ -61,6 +61,13 @@ class Engine:
             model = validation.base_model(self.registry, model)
         return self.cache.is_loaded(model, self._variant(model, mode))
 
+    def preload(self, model_id: str) -> None:
+        """Loads a model (a LoRA's base) now, so its first request starts warm."""
+        model = self.registry.get(model_id)
+        if model.type.is_lora:
+            model = validation.base_model(self.registry, model)
+        self.cache.get(model)
+
     @staticmethod
     def _variant(model: ModelSpec, mode: Mode) -> Variant:
         return "inpaint" if mode.uses_mask and model.inpaint_source is not None else "base"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -67,6 +67,7 @@ class Worker:
         lease_s: float = 30.0,
         heartbeat: Heartbeat | None = None,
         metrics: WorkerMetrics | None = None,
+        preload: Sequence[str] = (),
     ) -> None:
         self.make_engine = make_engine
         self.jobs = jobs
@@ -80,6 +81,7 @@ class Worker:
         self.lease_s = lease_s
         self.heartbeat = heartbeat
         self.metrics = metrics
+        self.preload = preload
         self.state = WorkerState.STOPPED
         self.engine: Engine | None = None
         self.ready = threading.Event()  # the engine is built
@@ -140,6 +142,9 @@ class Worker:
 
     def _build(self) -> None:
         self.engine = self.make_engine()
+        for model_id in self.preload:
+            self.engine.preload(model_id)
+            logger.info("model preloaded model_id=%s worker=%s", model_id, self.name)
         self._runner = JobRunner(
             engine=self.engine, jobs=self.jobs, assets=self.assets, blobs=self.blobs, publish=self.bus.publish
         )

@@ -13,8 +13,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from diffuserve.config_errors import ConfigError
-from diffuserve.errors import NotFound
+from diffuserve.errors import ConfigError, NotFound
 from diffuserve.storage.asset_repository import AssetRepository
 from diffuserve.storage.asset_store import AssetStore, NewAsset
 from diffuserve.storage.blob_stores import direct_url, open_blob_store

@@ -30,7 +30,7 @@ from diffuserve.api.errors import install_error_handlers
 from diffuserve.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from diffuserve.catalog.registry import Registry
 from diffuserve.config import Settings
-from diffuserve.errors import ConfigError, Conflict
+from diffuserve.errors import Conflict
 from diffuserve.jobs.client import BusJobClient
 from diffuserve.jobs.cluster.celery_app import make_celery
 from diffuserve.jobs.cluster.dispatch import CeleryDispatcher
@@ -65,13 +65,7 @@ logger = logging.getLogger(__name__)
 
 
 def check_settings(settings: Settings) -> None:
-    """Open mode (no API keys) is refused unless the server listens on a loopback address; a cluster's API
-    replicas run no worker (workers are `diffuserve worker` processes)."""
-    if settings.redis_url is not None and settings.embedded_worker:
-        raise ConfigError(
-            "embedded_worker is for the single-process default; with redis_url, run `diffuserve worker` processes",
-            reason="embedded_worker_in_cluster",
-        )
+    """Open mode (no API keys) is refused unless the server listens on a loopback address."""
     if settings.open_mode and not is_loopback(settings.host):
         raise ValueError(
             f"open_mode serves without API keys and is only allowed on a loopback host, not {settings.host!r}"

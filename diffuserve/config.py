@@ -83,8 +83,6 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Celery's broker, if not the Redis above.
     broker_url: str | None = None
-    # Run a worker inside `serve`/`mcp`: the single-process default; with redis_url, workers are their own processes.
-    embedded_worker: bool | None = None
     # This worker's name (its own queue and the owner of its leases); default: <hostname>-<pid>.
     worker_name: str | None = None
     # A claimed job's lease (s): renewed while its worker lives; once expired, the job is queued and run again.

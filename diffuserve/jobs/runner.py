@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from diffuserve.catalog.types import Callbacks, GenerationRequest, GenerationResult, Mode, Progress
-from diffuserve.errors import DiffuserveError, GenerationCanceled
+from diffuserve.errors import DiffuserveError, GenerationCanceled, NotFound
 from diffuserve.jobs.events import JobEvent
 from diffuserve.jobs.inputs import InputImages, build_request
 from diffuserve.jobs.outputs import preview_key, store_outputs
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the engine (torch) is imported by the worker's thread, not 
 logger = logging.getLogger(__name__)
 
 PROGRESS_WRITE_INTERVAL_S = 0.1
+RECORD_ATTEMPTS = 8  # about 15 s of retries for a status change while the database is away
 RUNNING = (JobStatus.WARMING_UP, JobStatus.IN_PROGRESS)
 UNFINISHED = tuple(status for status in JobStatus if not status.is_terminal)
 
@@ -58,7 +59,9 @@ class JobRunner:
         assets: AssetStore,
         blobs: BlobStore,
         publish: Callable[[JobEvent], None],
+        owner: str,
     ) -> None:
+        self.owner = owner  # the worker whose lease the jobs must still carry for its writes to count
         self.engine = engine
         self.jobs = jobs
         self.assets = assets
@@ -66,10 +69,31 @@ class JobRunner:
         self.publish = publish
 
     def _move(self, job_id: str, status: JobStatus, **kwargs: Any) -> JobRecord | None:
-        record = self.jobs.transition(job_id, status, **kwargs)
+        """A status change that must be recorded: retried while the database is away (a restart, a failover)."""
+        for attempt in itertools.count(1):
+            try:
+                record = self.jobs.transition(job_id, status, owner=self.owner, **kwargs)
+                break
+            except NotFound:
+                raise
+            except Exception as exc:
+                if attempt >= RECORD_ATTEMPTS:
+                    raise
+                logger.warning("could not record job_id=%s status=%s, retrying error=%s", job_id, status, exc)
+                time.sleep(min(5.0, 0.1 * 2**attempt))
         if record is not None:
             self.publish(JobEvent(record.id, record.status, record.progress))
         return record
+
+    def _note(self, job_id: str, status: JobStatus, **kwargs: Any) -> None:
+        """Progress and previews: worth a try, never worth stopping the run for (the next one will do)."""
+        try:
+            record = self.jobs.transition(job_id, status, owner=self.owner, **kwargs)
+        except Exception as exc:
+            logger.warning("progress not recorded job_id=%s error=%s", job_id, exc)
+            return
+        if record is not None:
+            self.publish(JobEvent(record.id, record.status, record.progress))
 
     def announce(self, job: JobRecord) -> None:
         """Tells the listeners that a claimed job left the queue."""
@@ -116,7 +140,11 @@ class JobRunner:
     def fail(self, job_id: str, exc: BaseException) -> None:
         """Ends a job that could not be run at all (e.g. unreadable input), so the queue moves past it."""
         message = _message(exc)
-        if self._move(job_id, JobStatus.FAILURE, output={"error": message}, error=message, expect=UNFINISHED):
+        failed = self.jobs.transition(
+            job_id, JobStatus.FAILURE, output={"error": message}, error=message, expect=UNFINISHED
+        )
+        if failed is not None:
+            self.publish(JobEvent(failed.id, failed.status, failed.progress))
             logger.error("job failed before it ran job_id=%s error=%s", job_id, message)
 
     def _request(self, job: JobRecord) -> GenerationRequest:
@@ -135,7 +163,7 @@ class JobRunner:
         last_write = 0.0
 
         def on_loading() -> None:
-            self._move(job_id, JobStatus.WARMING_UP, expect=RUNNING)
+            self._note(job_id, JobStatus.WARMING_UP, expect=RUNNING)
 
         def on_progress(progress: Progress) -> None:
             nonlocal last_write
@@ -145,12 +173,16 @@ class JobRunner:
                 return
             last_write = now
             # Leave the last percent to finalizing, so progress only reaches 1 with success.
-            self._move(job_id, JobStatus.IN_PROGRESS, progress=min(progress.fraction, 0.99), expect=RUNNING)
+            self._note(job_id, JobStatus.IN_PROGRESS, progress=min(progress.fraction, 0.99), expect=RUNNING)
 
         def on_preview(images: list[Any]) -> None:
-            for i, image in enumerate(images):
-                self.blobs.put(preview_key(job_id, i), png_bytes(image))
-            self._move(job_id, JobStatus.IN_PROGRESS, preview_count=len(images), expect=RUNNING)
+            try:
+                for i, image in enumerate(images):
+                    self.blobs.put(preview_key(job_id, i), png_bytes(image))
+            except Exception as exc:
+                logger.warning("previews not stored job_id=%s error=%s", job_id, exc)
+                return
+            self._note(job_id, JobStatus.IN_PROGRESS, preview_count=len(images), expect=RUNNING)
 
         def should_cancel() -> bool:
             """The first time the flag is seen, the job ends (canceled, or re-queued at shutdown) at once,

@@ -146,7 +146,12 @@ class Worker:
             self.engine.preload(model_id)
             logger.info("model preloaded model_id=%s worker=%s", model_id, self.name)
         self._runner = JobRunner(
-            engine=self.engine, jobs=self.jobs, assets=self.assets, blobs=self.blobs, publish=self.bus.publish
+            engine=self.engine,
+            jobs=self.jobs,
+            assets=self.assets,
+            blobs=self.blobs,
+            publish=self.bus.publish,
+            owner=self.name,
         )
         self.ready.set()
         self.state = WorkerState.IDLE

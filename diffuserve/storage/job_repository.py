@@ -195,13 +195,17 @@ class JobRepository:
         output: dict[str, Any] | None = None,
         asset_ids: list[str] | None = None,
         preview_count: int | None = None,
+        owner: str | None = None,
     ) -> JobRecord | None:
-        """Move a job to `status` (its history records the change); None when `expect` does not hold."""
+        """Move a job to `status` (its history records the change); None when `expect` does not hold, or when
+        `owner` no longer holds the job's lease (it expired and the job went to another worker: a fence)."""
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
             if row is None:
                 raise NotFound(f"job {job_id!r} does not exist", reason="job_not_found")
             if expect is not None and JobStatus(row.status) not in set(expect):
+                return None
+            if owner is not None and row.lease_owner != owner:
                 return None
             now = utcnow()
             if row.status != status.value:

@@ -160,3 +160,14 @@ def test_requeue_expired_fails_a_job_after_max_runs(jobs: JobRepository) -> None
     assert failed.error == f"the server stopped during all {MAX_RUNS} runs of this job; not run again"
     assert failed.output == {"error": failed.error}
     assert jobs.claim(job_ids=[job_id], owner="w", lease_s=1) == []
+
+
+def test_a_worker_whose_lease_went_to_another_can_no_longer_write_the_job(jobs: JobRepository) -> None:
+    (job_id,) = _submit(jobs, 1)
+    jobs.claim(job_ids=[job_id], owner="worker-a", lease_s=0.01)
+    jobs.requeue_expired(now=utcnow() + timedelta(seconds=1))  # worker-a stalled; its lease ran out
+    jobs.claim(job_ids=[job_id], owner="worker-b", lease_s=30)
+    assert jobs.transition(job_id, JobStatus.SUCCESS, owner="worker-a") is None  # fenced off
+    assert jobs.get(job_id).status == JobStatus.IN_PROGRESS
+    done = jobs.transition(job_id, JobStatus.SUCCESS, owner="worker-b")
+    assert done is not None and done.status == JobStatus.SUCCESS and done.lease_owner is None

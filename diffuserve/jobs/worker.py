@@ -156,6 +156,15 @@ class Worker:
         self.ready.set()
         self.state = WorkerState.IDLE
 
+    def _set_state(self, state: WorkerState) -> None:
+        """A change of state is told at once (the dispatcher routes by it), not at the next heartbeat."""
+        self.state = state
+        if self.heartbeat is not None:
+            try:
+                self.heartbeat(self)
+            except Exception as exc:
+                logger.warning("heartbeat failed worker=%s error=%s", self.name, exc)
+
     def _stop_running_jobs(self) -> None:
         with self._controls_lock:
             controls = list(self._controls.values())
@@ -211,7 +220,7 @@ class Worker:
         controls = self._claim_batch(hint)
         if not controls:
             return False
-        self.state = WorkerState.RUNNING
+        self._set_state(WorkerState.RUNNING)
         assert self._runner is not None
         started = time.monotonic()
         try:
@@ -230,7 +239,7 @@ class Worker:
                 for control in controls:
                     self._controls.pop(control.job_id, None)
             if not self._stopping.is_set():
-                self.state = WorkerState.IDLE
+                self._set_state(WorkerState.IDLE)
         return True
 
     def _candidates(self) -> list[Candidate]:

@@ -15,26 +15,14 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
-from _serve import serve, wait_for
+from _serve import POLL_S, Outcome, client_limits, percentile, run_clients, serve
 
 CAPS = (1, 8)
-POLL_S = 0.05
 TARGET_RATIO = 2.5
-# Where a job may report the size of the batch it ran in; none of these exists yet.
-BATCH_SIZE_KEYS = ("batchSize", "batchImages")
-
-
-@dataclass
-class Outcome:
-    latencies: list[float] = field(default_factory=list)  # seconds, successful jobs only
-    batch_sizes: list[int] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -49,58 +37,6 @@ class Figures:
         return self.images / self.wall_s if self.wall_s > 0 else 0.0
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default); `q` in 0..100."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def reported_batch_size(job: dict[str, Any]) -> int | None:
-    """The batch size the server says this job ran in, if it says so (top level, metadata or output)."""
-    metadata = job.get("metadata") or {}
-    for where in (job, metadata, metadata.get("output") or {}):
-        for key in BATCH_SIZE_KEYS:
-            value = where.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
-    return None
-
-
-def run_clients(client: httpx.Client, body: dict[str, Any], clients: int, rounds: int, seed0: int) -> Outcome:
-    """`clients` threads, each submitting `rounds` one-image jobs one after the other; seeds are all distinct."""
-
-    def loop(index: int) -> Outcome:
-        outcome = Outcome()
-        for r in range(rounds):
-            started = time.perf_counter()
-            response = client.post("/v1/generate/txt2img", json={**body, "seed": seed0 + index * rounds + r})
-            response.raise_for_status()
-            job = wait_for(client, response.json()["job"]["jobId"], POLL_S)
-            latency = time.perf_counter() - started
-            if job["status"] != "success":
-                output = job.get("metadata", {}).get("output", {})
-                outcome.failures.append(f"{job['status']}: {output.get('error', '?')}")
-                continue
-            outcome.latencies.append(latency)
-            size = reported_batch_size(job)
-            if size is not None:
-                outcome.batch_sizes.append(size)
-        return outcome
-
-    merged = Outcome()
-    with ThreadPoolExecutor(clients) as pool:
-        for outcome in pool.map(loop, range(clients)):
-            merged.latencies += outcome.latencies
-            merged.batch_sizes += outcome.batch_sizes
-            merged.failures += outcome.failures
-    return merged
-
-
 def measure(cap: int, args: argparse.Namespace) -> Figures:
     env = {"DIFFUSERVE_MAX_BATCH_IMAGES": str(cap), "DIFFUSERVE_BATCH_WINDOW_MS": str(args.window_ms)}
     body = {
@@ -111,11 +47,10 @@ def measure(cap: int, args: argparse.Namespace) -> Figures:
         "width": args.size,
         "height": args.size,
     }
-    limits = httpx.Limits(max_connections=args.clients + 4, max_keepalive_connections=args.clients + 4)
     with (
         tempfile.TemporaryDirectory(prefix=f"diffuserve-batching-{cap}-") as data_dir,
         serve(Path(data_dir), env) as base_url,
-        httpx.Client(base_url=base_url, timeout=300, limits=limits) as client,
+        httpx.Client(base_url=base_url, timeout=300, limits=client_limits(args.clients)) as client,
     ):
         warm_up = run_clients(client, body, args.clients, 1, seed0=0)  # loads the model
         if warm_up.failures:

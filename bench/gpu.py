@@ -14,24 +14,43 @@ FLOPs per image are counted with torch.utils.flop_counter.FlopCounterMode on the
 batch 2 (CFG) times the steps, plus one VAE decode, printed beside the reference figures (SD 1.5 512x512 30 steps
 about 50.7 TFLOP; SDXL 1024x1024 30 steps about 416 TFLOP).
 
---tiny runs the repository's tiny models on the CPU (64x64, 2 steps, batches 1 and 2) so that CI keeps this script
-working; its figures mean nothing. Not a test: nothing is asserted.
+Then the same through the service (--no-service skips it): the pipeline, saved with save_pretrained before the
+compiled rows (safetensors, in the benchmark's dtype) into a temporary folder, is the only model of a registry file
+for a `diffuserve serve` subprocess (open mode, DIFFUSERVE_DEMO_MODELS=false, the same device and dtype, speed
+switches off as in the eager rows, DIFFUSERVE_MAX_BATCH_IMAGES = the largest batch). --clients threads (32) each
+submit one txt2img image at the benchmark's size, steps and guidance and poll its job every 0.05 s: first one
+warm-up batch (as many clients as the batch cap, one image each: it loads the model; its wall time is printed), then
+--service-rounds timed rounds per client. Prints the service's images/s, p50 and p95 latency, mean batch (from the
+server log), TFLOP/s and MFU (same FLOPs per image) and the ratio of its images/s to the bare eager pipeline's at
+that batch size.
+
+--tiny runs the repository's tiny models on the CPU (64x64, 2 steps, batches 1 and 2; service: 4 clients, 1 round,
+batch cap 2, SDXL at the service's smallest size 512x512 so no ratio) so that CI keeps this script working; its
+figures mean nothing. Not a test: nothing is asserted.
 
     python bench/gpu.py [--models sd15 sdxl] [--batches 1 4 8 16] [--steps 30] [--repeats 3]
                         [--peak-tflops 989] [--compile-mode default] [--vae-slicing] [--no-compile]
+                        [--no-service] [--clients 32] [--service-rounds 2]
     python bench/gpu.py --tiny
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import re
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, get_args
 
+import httpx
 import torch
+import yaml
+from _serve import client_limits, percentile, run_clients, serve
 from diffusers import (
     AutoencoderKL,
     DiffusionPipeline,
@@ -43,18 +62,24 @@ from diffusers import (
 from diffusers.utils import logging as diffusers_logging
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+from transformers.utils import logging as transformers_logging
 
+from diffuserve.catalog.validation import LIMITS
 from diffuserve.config import Settings
 from diffuserve.engine.speed import apply_speed_settings
 from diffuserve.engine.tiny import sd15 as tiny_sd15
 from diffuserve.engine.tiny import sdxl as tiny_sdxl
-from diffuserve.engine.tiny.tokenizer import build_tokenizer
+from diffuserve.engine.tiny.tokenizer import build_tokenizer, save_tokenizer
 
 PROMPT = "a lighthouse on a cliff at dusk, oil painting"
 GUIDANCE = 7.5
 PEAK_TFLOPS = 989.0  # H100 / H200 SXM dense bf16 and fp16 tensor-core peak
 # Reference FLOPs per image (TFLOP) at 30 steps with CFG and VAE decode, from the same counting method.
 REFERENCE_TFLOP_30_STEPS = {"sd15": 50.7, "sdxl": 416.0}
+# The registry's model type for each benchmarked model.
+MODEL_TYPES = {"sd15": "sd-1_5", "sdxl": "sd-xl"}
+# The worker's log line for each batch it takes (diffuserve.jobs.worker).
+BATCH_CLAIMED = re.compile(r"batch claimed .*?\bimages=(\d+)")
 
 # runwayml/stable-diffusion-v1-5: unet/config.json, vae/config.json and text_encoder/config.json (CLIP ViT-L/14).
 SD15_UNET: dict[str, Any] = {
@@ -212,11 +237,12 @@ def models(tiny: bool) -> dict[str, Model]:
     }
 
 
-def flops_per_image(model: Model, steps: int) -> tuple[float, float, float]:
-    """(UNet step with CFG, VAE decode, whole image) in FLOPs, counted on the meta device."""
+def flops_per_image(model: Model, steps: int, size: int | None = None) -> tuple[float, float, float]:
+    """(UNet step with CFG, VAE decode, whole image) in FLOPs at `size` (default: the model's), counted on the meta
+    device."""
     pipe = model.build(torch.device("meta"))
     unet, vae = pipe.unet, pipe.vae
-    latent = model.size // pipe.vae_scale_factor
+    latent = (size or model.size) // pipe.vae_scale_factor
     with torch.device("meta"), torch.no_grad():
         sample = torch.empty(2, unet.config.in_channels, latent, latent)
         text = torch.empty(2, pipe.tokenizer.model_max_length, unet.config.cross_attention_dim)
@@ -268,7 +294,8 @@ def time_batch(pipe: DiffusionPipeline, model: Model, batch: int, steps: int, re
     return first, statistics.median(call() for _ in range(repeats))
 
 
-def run_model(model: Model, args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> None:
+def run_model(model: Model, args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> bool:
+    """The model's rows, then (with --service) the same through the service; False when the service part failed."""
     step, decode, per_image = flops_per_image(model, args.steps)
     torch.manual_seed(0)
     pipe = model.build(device).to(dtype=dtype)
@@ -280,6 +307,25 @@ def run_model(model: Model, args: argparse.Namespace, device: torch.device, dtyp
         f"{step / 1e12:.4g} x {args.steps} + VAE decode {decode / 1e12:.4g})"
         + ("" if args.tiny else f"; reference at 30 steps: {REFERENCE_TFLOP_30_STEPS[model.name]} TFLOP")
     )
+    with tempfile.TemporaryDirectory(prefix=f"diffuserve-gpu-{model.name}-") as tmp:
+        root = Path(tmp)
+        if args.service:
+            save_model(pipe, root / model.name)  # before the speed settings change its modules
+        eager = run_variants(pipe, model, args, per_image)
+        del pipe
+        _release(device)
+        if not args.service:
+            return True
+        try:
+            run_service(model, args, root, device, dtype, eager, per_image)
+        except (RuntimeError, OSError, httpx.HTTPError) as exc:
+            print(f"service: failed: {exc}")
+            return False
+    return True
+
+
+def run_variants(pipe: DiffusionPipeline, model: Model, args: argparse.Namespace, per_image: float) -> dict[int, float]:
+    """Prints the table of rows; returns the eager rows' images/s by batch size."""
     print(f"{'variant':<9} {'batch':>5} {'first s':>9} {'s/batch':>9} {'images/s':>9} {'it/s':>8} {'TFLOP/s':>9} MFU")
     variants = [("eager", speed_settings(vae_slicing=args.vae_slicing))]
     if args.compile:
@@ -291,6 +337,7 @@ def run_model(model: Model, args: argparse.Namespace, device: torch.device, dtyp
             vae_slicing=args.vae_slicing,
         )
         variants.append(("compiled", compiled))
+    eager: dict[int, float] = {}
     for variant, settings in variants:
         apply_speed_settings(pipe, settings)
         for batch in args.batches:
@@ -301,14 +348,120 @@ def run_model(model: Model, args: argparse.Namespace, device: torch.device, dtyp
                 torch.cuda.empty_cache()
                 continue
             images_per_s = batch / seconds
+            if variant == "eager":
+                eager[batch] = images_per_s
             tflops = images_per_s * per_image / 1e12
             print(
                 f"{variant:<9} {batch:>5} {first:>9.3f} {seconds:>9.3f} {images_per_s:>9.3f} "
                 f"{args.steps / seconds:>8.2f} {tflops:>9.3f} {100 * tflops / args.peak_tflops:.3g}%"
             )
-    del pipe
+    return eager
+
+
+def _release(device: torch.device) -> None:
+    """Frees what the deleted pipeline held, compiled graphs included, before the server needs the memory."""
+    torch._dynamo.reset()
+    gc.collect()
     if device.type == "cuda":
         torch.cuda.empty_cache()
+
+
+def save_model(pipe: DiffusionPipeline, folder: Path) -> None:
+    """A diffusers folder the service loads: safetensors in the pipeline's dtype, tokenizers in both formats."""
+    pipe.save_pretrained(folder, safe_serialization=True)
+    for name in ("tokenizer", "tokenizer_2"):
+        tokenizer = getattr(pipe, name, None)
+        if tokenizer is not None:
+            save_tokenizer(tokenizer, folder / name)
+
+
+def run_service(
+    model: Model,
+    args: argparse.Namespace,
+    root: Path,
+    device: torch.device,
+    dtype: torch.dtype,
+    eager: dict[int, float],
+    per_image: float,
+) -> None:
+    """Serves the model saved under root/<name> and prints what --clients one-image clients get from it."""
+    cap = max(args.batches)
+    size = max(model.size, LIMITS[model.name].min_size)  # tiny SDXL: the service takes 512 px and up
+    if size != model.size:
+        per_image = flops_per_image(model, args.steps, size)[2]
+    model_id = f"bench-{model.name}"
+    registry = root / "models.yaml"
+    entry = {
+        "id": model_id,
+        "name": f"bench/gpu.py {model.name}, random weights",
+        "type": MODEL_TYPES[model.name],
+        "source": {"kind": "folder", "path": str(root / model.name)},
+    }
+    registry.write_text(yaml.safe_dump({"models": [entry]}, sort_keys=False))
+    env = {
+        "DIFFUSERVE_REGISTRY_PATH": str(registry),
+        "DIFFUSERVE_DEMO_MODELS": "false",
+        "DIFFUSERVE_DEVICE": device.type,
+        "DIFFUSERVE_DTYPE": str(dtype).removeprefix("torch."),
+        "DIFFUSERVE_MAX_BATCH_IMAGES": str(cap),
+        # As the eager rows: speed switches off, whatever the environment says.
+        "DIFFUSERVE_COMPILE": "false",
+        "DIFFUSERVE_CHANNELS_LAST": "false",
+        "DIFFUSERVE_FUSE_QKV": "false",
+        "DIFFUSERVE_VAE_SLICING": str(args.vae_slicing).lower(),
+        "DIFFUSERVE_VAE_TILING": "false",
+        "DIFFUSERVE_LORA_HOTSWAP_RANK": "0",
+    }
+    if args.tiny:  # one torch thread, as this process runs the tiny rows with
+        env |= {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    body = {
+        "modelId": model_id,
+        "prompt": PROMPT,
+        "numSamples": 1,
+        "numInferenceSteps": args.steps,
+        "guidance": GUIDANCE,
+        "width": size,
+        "height": size,
+    }
+    print(
+        f"service: {args.clients} clients x {args.service_rounds} round(s) of 1 image at {size}x{size} after a warm-up "
+        f"batch, DIFFUSERVE_MAX_BATCH_IMAGES={cap}, speed switches off (as eager)"
+    )
+    log = root / "data" / "server.log"  # where serve() sends the server's output
+    with (
+        serve(root / "data", env) as base_url,
+        httpx.Client(base_url=base_url, timeout=300, limits=client_limits(args.clients)) as client,
+    ):
+        started = time.perf_counter()
+        warm_up = run_clients(client, body, min(cap, args.clients), 1, seed0=0)  # loads the model
+        warm_up_s = time.perf_counter() - started
+        log_offset = log.stat().st_size
+        started = time.perf_counter()
+        outcome = run_clients(client, body, args.clients, args.service_rounds, seed0=cap)
+        wall_s = time.perf_counter() - started
+    with log.open("rb") as f:
+        f.seek(log_offset)
+        batches = [int(n) for n in BATCH_CLAIMED.findall(f.read().decode(errors="replace"))]
+    mean_batch = f"{sum(batches) / len(batches):.2f}" if batches else "n/a"
+    images = len(outcome.latencies)
+    images_per_s = images / wall_s
+    tflops = images_per_s * per_image / 1e12
+    mfu = 100 * tflops / args.peak_tflops
+    print(
+        f"service: {images_per_s:.3f} images/s ({images} images in {wall_s:.2f} s; warm-up batch {warm_up_s:.2f} s, "
+        f"loads the model), latency p50 {percentile(outcome.latencies, 50):.3f} s, "
+        f"p95 {percentile(outcome.latencies, 95):.3f} s, mean batch {mean_batch}, {tflops:.3f} TFLOP/s, MFU {mfu:.3g}%"
+    )
+    if size != model.size:
+        ratio = f"n/a (service at {size}x{size}, rows at {model.size}x{model.size})"
+    elif eager.get(cap):
+        ratio = f"{images_per_s / eager[cap]:.3f}x ({images_per_s:.3f} / {eager[cap]:.3f})"
+    else:
+        ratio = f"n/a (no eager row at batch {cap})"
+    print(f"service: images/s service / bare eager at batch {cap}: {ratio}")
+    for name, failed in (("warm-up", warm_up.failures), ("timed", outcome.failures)):
+        if failed:
+            print(f"service: {len(failed)} {name} job(s) did not succeed (first: {failed[0]})")
 
 
 def main() -> None:
@@ -324,10 +477,17 @@ def main() -> None:
     )
     parser.add_argument("--no-compile", dest="compile", action="store_false", help="eager rows only")
     parser.add_argument("--vae-slicing", action="store_true", help="decode large batches one image at a time")
+    parser.add_argument(
+        "--service", action=argparse.BooleanOptionalAction, default=True, help="also measure through diffuserve serve"
+    )
+    parser.add_argument("--clients", type=int, help="concurrent one-image clients of the service (32; tiny: 4)")
+    parser.add_argument("--service-rounds", type=int, help="timed requests per client after the warm-up (2; tiny: 1)")
     args = parser.parse_args()
     args.batches = args.batches or ([1, 2] if args.tiny else [1, 4, 8, 16])
     args.steps = args.steps or (2 if args.tiny else 30)
     args.repeats = args.repeats or (1 if args.tiny else 3)
+    args.clients = args.clients or (4 if args.tiny else 32)
+    args.service_rounds = args.service_rounds or (1 if args.tiny else 2)
     if args.tiny:
         device, dtype = torch.device("cpu"), torch.float32
         torch.set_num_threads(1)  # inductor's CPU kernels crawl when OpenMP threads outnumber free cores
@@ -337,10 +497,12 @@ def main() -> None:
         parser.error("no CUDA device: run with --tiny on the CPU")
     diffusers_logging.disable_progress_bar()
     diffusers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()  # save_pretrained's "Writing model shards"
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (tiny models; figures mean nothing)"
     print(f"device: {name}; torch {torch.__version__}; peak {args.peak_tflops:g} TFLOP/s (--peak-tflops)")
-    for key in args.models:
-        run_model(models(args.tiny)[key], args, device, dtype)
+    ok = [run_model(models(args.tiny)[key], args, device, dtype) for key in args.models]
+    if not all(ok):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

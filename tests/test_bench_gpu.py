@@ -1,4 +1,5 @@
-"""bench/gpu.py keeps working: its --tiny CPU mode runs every model, variant and batch size and prints the figures."""
+"""bench/gpu.py keeps working: its --tiny CPU mode runs every model, variant and batch size and prints the figures,
+then the same through a `diffuserve serve` subprocess serving the saved pipeline to concurrent clients."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ ROW = re.compile(
     r"^(?P<variant>eager|compiled)\s+(?P<batch>\d+)\s+(?P<first>[\d.]+)\s+(?P<seconds>[\d.]+)\s+"
     r"(?P<images_per_s>[\d.]+)\s+(?P<it_per_s>[\d.]+)\s+(?P<tflops>[\d.]+)\s+(?P<mfu>[\d.e+-]+)%$"
 )
+SERVICE_SETUP = re.compile(
+    r"^service: 4 clients x 1 round\(s\) of 1 image at (?P<size>\d+)x(?P=size) after a warm-up batch, "
+    r"DIFFUSERVE_MAX_BATCH_IMAGES=2, "
+)
+SERVICE_FIGURES = re.compile(
+    r"^service: (?P<images_per_s>[\d.]+) images/s \((?P<images>\d+) images in [\d.]+ s; warm-up batch [\d.]+ s, "
+    r"loads the model\), latency p50 (?P<p50>[\d.]+) s, p95 (?P<p95>[\d.]+) s, mean batch (?P<batch>[\d.]+|n/a), "
+    r"(?P<tflops>[\d.]+) TFLOP/s, MFU (?P<mfu>[\d.e+-]+)%$"
+)
+SERVICE_RATIO = re.compile(r"^service: images/s service / bare eager at batch 2: (?P<ratio>[\d.]+x \(|n/a \()")
 
 
 def test_tiny_mode_prints_images_per_second_and_mfu_for_every_row() -> None:
@@ -28,7 +39,9 @@ def test_tiny_mode_prints_images_per_second_and_mfu_for_every_row() -> None:
     assert "peak 989 TFLOP/s" in sections[0]
     assert [s.split(" ", 1)[0] for s in sections[1:]] == ["sd15", "sdxl"]
     for section in sections[1:]:
-        title, header, *rows = section.strip().splitlines()
+        title, header, *lines = section.strip().splitlines()
+        rows = [line for line in lines if not line.startswith("service:")]
+        service = [line for line in lines if line.startswith("service:")]
         assert "64x64, 2 steps" in title
         assert re.search(r"FLOPs per image: [\d.e-]+ TFLOP measured", title)
         assert header.split() == ["variant", "batch", "first", "s", "s/batch", "images/s", "it/s", "TFLOP/s", "MFU"]
@@ -43,3 +56,18 @@ def test_tiny_mode_prints_images_per_second_and_mfu_for_every_row() -> None:
         for m in filter(None, figures):
             assert float(m["images_per_s"]) > 0
             assert 0 < float(m["mfu"]) < 100
+        assert len(service) == 3, service  # no "did not succeed" lines
+        setup, figures_line, ratio_line = service
+        size = SERVICE_SETUP.match(setup)
+        assert size, setup
+        # SDXL goes through the service at its smallest size, so it has no bare row to compare with.
+        assert int(size["size"]) == (64 if title.startswith("sd15") else 512)
+        served = SERVICE_FIGURES.match(figures_line)
+        assert served, figures_line
+        assert int(served["images"]) == 4
+        assert float(served["images_per_s"]) > 0
+        assert 0 < float(served["p50"]) <= float(served["p95"])
+        assert 0 < float(served["mfu"]) < 100
+        ratio = SERVICE_RATIO.match(ratio_line)
+        assert ratio, ratio_line
+        assert ratio["ratio"].endswith("x (") == title.startswith("sd15")

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 
 STATE = "cluster.json"
+_SAVING = threading.Lock()
 DATABASE = "diffuserve"
 _PG_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
 
@@ -160,7 +162,12 @@ class Cluster:
     procs: dict[str, Proc] = field(default_factory=dict)
 
     def save(self) -> None:
-        Path(self.root, STATE).write_text(json.dumps(asdict(self), indent=2))
+        """Written whole or not at all (a temporary file renamed over the old one)."""
+        path = Path(self.root, STATE)
+        with _SAVING:  # threads restarting processes at once: the last write holds every new pid
+            tmp = path.with_name(f".{STATE}.{os.getpid()}")
+            tmp.write_text(json.dumps(asdict(self), indent=2))
+            tmp.replace(path)
 
     @classmethod
     def load(cls, root: Path) -> Cluster:

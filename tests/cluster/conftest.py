@@ -76,13 +76,15 @@ def ran_on(cluster: Cluster, job_id: str) -> list[str]:
     return [p.name for p in cluster.workers() if job_id in Path(p.log).read_text()]
 
 
-def restart(proc: Proc, ready_path: str = "/readyz", env: dict[str, str] | None = None) -> None:
-    """Starts a killed process again with its command (and extra settings) and waits until it is ready."""
+def restart(cluster: Cluster, proc: Proc, ready_path: str = "/readyz", env: dict[str, str] | None = None) -> None:
+    """Starts a killed process again with its command (and extra settings), records its new pid in the cluster
+    state (so `scripts/cluster down` stops it) and waits until it is ready."""
     if proc.alive:
         proc.kill()
     if env is not None:
         proc.env.update(env)
     proc.start()
+    cluster.save()
     deadline = time.monotonic() + 180
     while True:
         assert proc.alive, f"{proc.name} exited; see {proc.log}"

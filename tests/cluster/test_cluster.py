@@ -81,7 +81,7 @@ def test_kill_9_of_a_worker_mid_batch_reruns_its_jobs_elsewhere(cluster: Cluster
     survivor = next(p.name for p in cluster.workers() if p.name != owner)
     assert ran_on(cluster, job_id) == sorted([owner, survivor])
     assert s3_keys(cluster) == asset_keys(cluster)  # no orphaned objects
-    restart(victim)
+    restart(cluster, victim)
 
 
 def test_kill_9_of_an_api_replica_loses_nothing_accepted(cluster: Cluster) -> None:
@@ -89,7 +89,7 @@ def test_kill_9_of_an_api_replica_loses_nothing_accepted(cluster: Cluster) -> No
         job_ids = [submit(a, {**TINY, "seed": i}) for i in range(6)]
         cluster.procs["api-1"].kill(signal.SIGKILL)
         assert [wait_for(b, j)["status"] for j in job_ids] == ["success"] * 6
-    restart(cluster.procs["api-1"])
+    restart(cluster, cluster.procs["api-1"])
 
 
 def test_redis_restarted_while_jobs_are_queued_and_running(cluster: Cluster) -> None:
@@ -136,9 +136,11 @@ def test_cancel_on_replica_a_stops_a_job_running_on_another_machine_within_a_ste
 def test_jobs_go_to_the_worker_that_holds_their_model(cluster: Cluster) -> None:
     first, second = cluster.workers()
     threads = [
-        threading.Thread(target=restart, args=(first,), kwargs={"env": {"DIFFUSERVE_PRELOAD_MODELS": "tiny-sd15"}}),
         threading.Thread(
-            target=restart, args=(second,), kwargs={"env": {"DIFFUSERVE_PRELOAD_MODELS": "tiny-sd15-file"}}
+            target=restart, args=(cluster, first), kwargs={"env": {"DIFFUSERVE_PRELOAD_MODELS": "tiny-sd15"}}
+        ),
+        threading.Thread(
+            target=restart, args=(cluster, second), kwargs={"env": {"DIFFUSERVE_PRELOAD_MODELS": "tiny-sd15-file"}}
         ),
     ]
     for t in threads:

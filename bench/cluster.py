@@ -233,7 +233,10 @@ def measure(workers: int, args: argparse.Namespace) -> Figures:
     with tempfile.TemporaryDirectory(prefix=f"diffuserve-bench-cluster-{workers}-") as tmp:
         root = Path(tmp)
         try:
-            cluster = up(root, apis=1, workers=workers, worker_env={"DIFFUSERVE_PRELOAD_MODELS": MODEL})
+            worker_env = {"DIFFUSERVE_PRELOAD_MODELS": MODEL}
+            if args.max_batch_images:
+                worker_env["DIFFUSERVE_MAX_BATCH_IMAGES"] = str(args.max_batch_images)
+            cluster = up(root, apis=1, workers=workers, worker_env=worker_env)
             recent = Recent()
             for round_ in range(WARM_UP_ROUNDS):  # until every worker has made an image
                 warm_up = run_clients(
@@ -302,13 +305,21 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.1, help="seconds between a client's polls of its job")
     parser.add_argument("--get-rate", type=float, default=20, help="GET /v1/jobs/{id} per second from the poller")
     parser.add_argument("--job-timeout", type=float, default=300, help="a job not done by then counts as failed")
+    parser.add_argument(
+        "--max-batch-images", type=int, default=0, help="DIFFUSERVE_MAX_BATCH_IMAGES of the workers (0: default)"
+    )
     args = parser.parse_args()
 
     print(
         f"txt2img {MODEL} {args.size}x{args.size}, {args.steps} steps, 1 image per request, "
         f"{args.clients} clients x {args.jobs} jobs (after warm-up), client poll every {args.poll}s, "
         f"GET poller {args.get_rate:g}/s; 1 API replica, CPU workers with 1 torch thread each, "
-        f"batching at its defaults (max {BATCH['max_batch_images']} images, window {BATCH['batch_window_ms']} ms)"
+        + (
+            f"batches of at most {args.max_batch_images} images"
+            if args.max_batch_images
+            else f"batching at its defaults (max {BATCH['max_batch_images']} images, "
+            f"window {BATCH['batch_window_ms']} ms)"
+        )
     )
     results = {}
     for workers in (1, 2):

@@ -111,30 +111,33 @@ class JobRepository:
         webhook_url: str | None = None,
         api: str = "scenario",
     ) -> JobRecord:
-        now = utcnow()
-        row = JobRow(
-            id=job_id,
-            job_type=job_type,
-            mode=mode,
-            status=JobStatus.QUEUED.value,
-            progress=0.0,
-            input=input,
-            output={},
-            asset_ids=[],
-            status_history=[{"status": JobStatus.QUEUED.value, "date": iso(now)}],
-            created_at=now,
-            updated_at=now,
-            seq=_next_seq(),
-            author_id=author_id,
-            owner_id=owner_id,
-            hide_results=hide_results,
-            preview_count=0,
-            error=None,
-            webhook_url=webhook_url,
-            webhook_delivered=False,
-            api=api,
-        )
         with self.db.session() as s:
+            # Take the write lock before numbering the job (SQLite: BEGIN IMMEDIATE), so that submission order
+            # is commit order and a worker never sees a later job before an earlier one.
+            s.connection()
+            now = utcnow()
+            row = JobRow(
+                id=job_id,
+                job_type=job_type,
+                mode=mode,
+                status=JobStatus.QUEUED.value,
+                progress=0.0,
+                input=input,
+                output={},
+                asset_ids=[],
+                status_history=[{"status": JobStatus.QUEUED.value, "date": iso(now)}],
+                created_at=now,
+                updated_at=now,
+                seq=_next_seq(),
+                author_id=author_id,
+                owner_id=owner_id,
+                hide_results=hide_results,
+                preview_count=0,
+                error=None,
+                webhook_url=webhook_url,
+                webhook_delivered=False,
+                api=api,
+            )
             s.add(row)
             s.flush()
             return _record(row)

@@ -26,11 +26,12 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _serve import Outcome, percentile
 
 from diffuserve.config import Settings
 from diffuserve.localcluster import Cluster, down, up
@@ -41,12 +42,6 @@ TERMINAL = {"success", "failure", "canceled"}
 WARM_UP_ROUNDS = 3
 BATCH = {name: Settings.model_fields[name].default for name in ("max_batch_images", "batch_window_ms")}
 RECENT_IDS = 32  # the poller picks among the last job ids submitted
-
-
-@dataclass
-class Outcome:
-    latencies: list[float] = field(default_factory=list)  # seconds, successful jobs only
-    failures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -63,17 +58,6 @@ class Figures:
     @property
     def images_per_s(self) -> float:
         return self.images / self.wall_s if self.wall_s > 0 else 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default); `q` in 0..100."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 class Recent:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -182,9 +182,13 @@ def build_container(settings: Settings, *, engine: Engine | None = None) -> Cont
     return container
 
 
-def embedded_worker(settings: Settings, stores: Stores, bus: LocalBus, engine: Engine | None) -> Worker:
+def build_worker(
+    settings: Settings, stores: Stores, bus: LocalBus | RedisBus, engine: Engine | None = None, **extra: Any
+) -> Worker:
+    """A worker over the shared stores, configured from `settings`; `extra` goes to Worker (name, heartbeat,
+    metrics, ...). Its engine is built when the worker starts (on its thread, embedded), or `engine` is reused."""
+
     def make_engine() -> Engine:
-        """Called on the worker's thread: torch and diffusers load there, while the front ends already answer."""
         if engine is not None:
             return engine
         from diffuserve.engine.engine import Engine
@@ -200,8 +204,9 @@ def embedded_worker(settings: Settings, stores: Stores, bus: LocalBus, engine: E
         max_images=settings.max_batch_images,
         batch_window_s=settings.batch_window_ms / 1000,
         affinity_max_wait_s=settings.model_affinity_max_wait_s,
-        name=settings.worker_name or "embedded",
         lease_s=settings.lease_s,
+        preload=[m.strip() for m in settings.preload_models.split(",") if m.strip()],
+        **extra,
     )
 
 
@@ -257,7 +262,7 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
     stack.callback(webhooks.stop)
     worker = None
     if isinstance(bus, LocalBus):
-        worker = embedded_worker(settings, stores, bus, engine)
+        worker = build_worker(settings, stores, bus, engine, name=settings.worker_name or "embedded")
         # The worker starts first: the jobs its start fails (too many interrupted runs) are then owed
         # webhooks that the notifier's start finds.
         worker.start()

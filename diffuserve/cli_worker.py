@@ -48,12 +48,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     setup_logging.connect(_keep_logging)  # a receiver tells Celery to leave the process's logging alone
 
-    from diffuserve.app import open_stores
+    from diffuserve.app import build_worker, open_stores
     from diffuserve.engine.quiet import quiet_libraries
     from diffuserve.jobs.cluster.celery_app import SHARED_QUEUE, TASK, make_celery, worker_queue
     from diffuserve.jobs.cluster.redis_bus import RedisBus
     from diffuserve.jobs.metrics import WorkerMetrics
-    from diffuserve.jobs.worker import Worker
 
     quiet_libraries()
     name = settings.worker_name or f"{socket.gethostname()}-{os.getpid()}"
@@ -64,20 +63,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from prometheus_client import CollectorRegistry
 
         metrics = WorkerMetrics(CollectorRegistry(), name)
-        worker = Worker(
-            make_engine=lambda: _engine(stores, settings),
-            jobs=stores.jobs,
-            assets=stores.assets,
-            blobs=stores.blobs,
-            bus=bus,
-            max_images=settings.max_batch_images,
-            batch_window_s=settings.batch_window_ms / 1000,
-            affinity_max_wait_s=settings.model_affinity_max_wait_s,
-            name=name,
-            lease_s=settings.lease_s,
-            heartbeat=lambda w: _beat(w, bus, metrics),
-            metrics=metrics,
-            preload=[m.strip() for m in settings.preload_models.split(",") if m.strip()],
+        worker = build_worker(
+            settings, stores, bus, name=name, heartbeat=lambda w: _beat(w, bus, metrics), metrics=metrics
         )
         worker.open()
         stack.callback(worker.stop, timeout_s=settings.shutdown_timeout_s)
@@ -111,12 +98,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _keep_logging(**_: Any) -> None:
     return None
-
-
-def _engine(stores: Stores, settings: Settings) -> Any:
-    from diffuserve.engine.engine import Engine
-
-    return Engine(stores.registry, settings)
 
 
 def _beat(worker: Worker, bus: RedisBus, metrics: Any) -> None:

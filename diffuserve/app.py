@@ -237,7 +237,14 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         max_bytes=settings.fetch_max_bytes,
         timeout_s=settings.fetch_timeout_s,
     )
-    inference = InferenceService(registry=stores.registry, jobs=jobs, assets=stores.assets, queue=queue, signer=signer)
+    inference = InferenceService(
+        registry=stores.registry,
+        jobs=jobs,
+        assets=stores.assets,
+        queue=queue,
+        signer=signer,
+        strict_fields=settings.strict_fields,
+    )
     services = Services(
         inference=inference,
         jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=stores.blobs),

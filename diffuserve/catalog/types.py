@@ -55,6 +55,7 @@ class Concept:
 
     model_id: str
     scale: float
+    model_epoch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class GenerationRequest:
     ip_adapter_type: IpAdapterType = IpAdapterType.STYLE
     concepts: tuple[Concept, ...] = ()
     intermediate_images: bool = False
+    # A LoRA model id runs on this one of its compliant bases (default: its first registered one).
+    base_model_id: str | None = None
+    # A training epoch of a LoRA model id (none of the SD LoRAs served here has epochs).
+    model_epoch: str | None = None
 
 
 @dataclass(frozen=True)

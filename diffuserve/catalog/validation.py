@@ -54,12 +54,36 @@ def base_model(registry: Registry, lora: ModelSpec) -> ModelSpec:
 
 
 def resolve_model(registry: Registry, request: GenerationRequest) -> tuple[ModelSpec, GenerationRequest]:
-    """The base model that runs the request; a LoRA model id runs its base with the LoRA at scale 1."""
+    """The base model that runs the request; a LoRA model id runs its base (`baseModelId`, or its first
+    registered compliant base) with the LoRA at scale 1."""
     model = registry.get(request.model_id)
+    _check_epoch(model, request.model_epoch, "modelEpoch")
     if not model.type.is_lora:
+        if request.base_model_id:
+            raise InvalidRequest(
+                f"baseModelId applies when modelId is a LoRA model; {model.id!r} is a {model.type.value} model",
+                field="baseModelId",
+            )
         return model, request
-    base = base_model(registry, model)
+    if request.base_model_id:
+        if request.base_model_id not in model.compliant_model_ids:
+            raise InvalidRequest(
+                f"baseModelId {request.base_model_id!r} is not a base of LoRA {model.id!r}; allowed: "
+                f"{list(model.compliant_model_ids)}",
+                field="baseModelId",
+            )
+        base = registry.get(request.base_model_id)
+    else:
+        base = base_model(registry, model)
     return base, replace(request, model_id=base.id, concepts=(Concept(model.id, 1.0), *request.concepts))
+
+
+def _check_epoch(model: ModelSpec, epoch: str | None, field: str) -> None:
+    """Training epochs exist for LoRAs trained with several (the Flux LoRAs); the models served here have none."""
+    if epoch:
+        raise InvalidRequest(
+            f"model {model.id!r} has no training epochs to choose from; leave {field} out", field=field
+        )
 
 
 def _check_capability(model: ModelSpec, mode: Mode) -> None:
@@ -118,6 +142,13 @@ def _resolve_ip_scales(request: GenerationRequest) -> tuple[float, ...]:
     return scales + (DEFAULT_IP_SCALE,) * (n - len(scales))
 
 
+def lora_fits(lora: ModelSpec, model: ModelSpec) -> bool:
+    """Whether a LoRA can be stacked on `model`: listed in its compliantModelIds, or of the same family."""
+    if lora.compliant_model_ids:
+        return model.id in lora.compliant_model_ids
+    return lora.type.family == model.type.family
+
+
 def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concept, ...]) -> None:
     if len(concepts) > MAX_CONCEPTS:
         raise InvalidRequest(f"concepts allows at most {MAX_CONCEPTS} LoRAs, got {len(concepts)}", field="concepts")
@@ -129,17 +160,13 @@ def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concep
             raise InvalidRequest(f"{field}.modelId {concept.model_id!r} is given twice", field=field)
         seen.add(concept.model_id)
         lora = registry.get(concept.model_id)
+        _check_epoch(lora, concept.model_epoch, f"{field}.modelEpoch")
         if not lora.type.is_lora:
             raise InvalidRequest(
                 f"{field}.modelId {lora.id!r} is a {lora.type.value} model, not a LoRA (sd-1_5-lora or sd-xl-lora)",
                 field=f"{field}.modelId",
             )
-        fits = (
-            model.id in lora.compliant_model_ids
-            if lora.compliant_model_ids
-            else (lora.type.family == model.type.family)
-        )
-        if not fits:
+        if not lora_fits(lora, model):
             raise InvalidRequest(
                 f"{field}.modelId {lora.id!r} does not fit model {model.id!r}; it fits "
                 f"{list(lora.compliant_model_ids) or lora.type.family}",

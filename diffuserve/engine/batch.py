@@ -58,8 +58,9 @@ class BatchItem:
             return GenerationCanceled("generation canceled")
         r = self.resolved
         images = [self.outputs[i] for i in range(r.request.num_samples)]
-        if r.request.mode.uses_mask and not r.request.disable_merging:
-            assert self.image is not None and self.mask is not None
+        # Inpaint (unless disableMerging) and img2img with a mask: the change stays inside the mask.
+        if self.mask is not None and not (r.request.mode.uses_mask and r.request.disable_merging):
+            assert self.image is not None
             images = [merge_inpaint(self.image, im, self.mask) for im in images]
         return GenerationResult(
             images=tuple(

@@ -50,6 +50,10 @@ def build_request(mode: Mode, fields: Mapping[str, Any], images: InputImages) ->
         ip_adapter_images=images.ip_adapter_images,
         ip_adapter_scales=tuple(float(s) for s in fields.get("ipAdapterScales") or ()),
         ip_adapter_type=IpAdapterType(fields.get("ipAdapterType") or IpAdapterType.STYLE.value),
-        concepts=tuple(Concept(str(c["modelId"]), float(c["scale"])) for c in fields.get("concepts") or ()),
+        concepts=tuple(
+            Concept(str(c["modelId"]), float(c["scale"]), c.get("modelEpoch")) for c in fields.get("concepts") or ()
+        ),
         intermediate_images=bool(fields.get("intermediateImages", False)),
+        base_model_id=fields.get("baseModelId"),
+        model_epoch=fields.get("modelEpoch"),
     )

@@ -144,7 +144,7 @@ class ToolCall:
 
     def image_inputs(self, body: dict[str, Any]) -> dict[str, Any]:
         out = dict(body)
-        for name in ("image", "mask"):
+        for name in ("image", "mask", "ipAdapterImage"):
             if isinstance(out.get(name), str):
                 out[name] = self.image_input(out[name], field_name=name)
         if isinstance(out.get("ipAdapterImages"), list):

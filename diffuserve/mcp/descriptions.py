@@ -86,40 +86,38 @@ _IMAGE_RULES = (
     "absolute local file path; over HTTP upload a file with post-asset first."
 )
 
+_SAMPLES = " numSamples defaults to 4 (as over REST); ask for 1 when one image will do."
 _PARAMETERS: dict[Mode, str] = {
     Mode.TXT2IMG: (
         "PARAMETERS: only modelId and prompt are required; the model family sets the default size (512 px "
-        "SD 1.5, 1024 px SDXL) and guidance. numSamples defaults to 1 here (the REST API's default is 4) to keep "
-        "calls short and responses small. seed makes a result reproducible."
+        "SD 1.5, 1024 px SDXL) and guidance. numSamples defaults to 4 as in Scenario's API; ask for 1 to keep calls "
+        "short and responses small. seed makes a result reproducible."
     ),
     Mode.TXT2IMG_IP_ADAPTER: (
         "PARAMETERS: modelId, prompt and ipAdapterImages are required. ipAdapterScales gives one influence per "
         "reference image in the same order (0-1, default 0.9; one number applies to all); lower it (0.3-0.6) "
-        "when the prompt should matter more. " + _IMAGE_RULES + " numSamples defaults to 1 (REST: 4)."
+        "when the prompt should matter more. " + _IMAGE_RULES + _SAMPLES
     ),
     Mode.IMG2IMG: (
-        "PARAMETERS: modelId, prompt and image are required. strength (default 0.75) is how much is repainted: "
-        "0.3 light touch-up, 0.75 restyle, 1.0 ignores the input; only strength x numInferenceSteps steps run. "
-        "The output keeps the input's size unless width/height are given. "
-        + _IMAGE_RULES
-        + " numSamples defaults to 1 (REST: 4)."
+        "PARAMETERS: modelId, prompt and image (or imageId) are required. strength (default 0.75) is how much is "
+        "repainted: 0.3 light touch-up, 0.75 restyle, 1.0 ignores the input; only strength x numInferenceSteps "
+        "steps run. The output keeps the input's size unless width/height are given. " + _IMAGE_RULES + _SAMPLES
     ),
     Mode.IMG2IMG_IP_ADAPTER: (
         "PARAMETERS: modelId, prompt, image and ipAdapterImages are required. strength (default 0.75) is how "
         "much of `image` is repainted; ipAdapterScales gives one influence per reference image (0-1, default "
-        "0.9). " + _IMAGE_RULES + " numSamples defaults to 1 (REST: 4)."
+        "0.9). A mask (optional) keeps the change inside its white area. " + _IMAGE_RULES + _SAMPLES
     ),
     Mode.INPAINT: (
         "PARAMETERS: modelId, prompt, image and mask are required. The mask is black and white with the same "
         "aspect as the image: WHITE = replace, BLACK = keep. strength (default 0.75) is how freely the white "
         "area is repainted (1.0 ignores what was there). disableMerging=false (default) copies the unmasked "
-        "pixels back unchanged. " + _IMAGE_RULES + " numSamples defaults to 1 (REST: 4)."
+        "pixels back unchanged. " + _IMAGE_RULES + _SAMPLES
     ),
     Mode.INPAINT_IP_ADAPTER: (
         "PARAMETERS: modelId, prompt, image, mask and ipAdapterImages are required. Mask: WHITE = replace, "
         "BLACK = keep. strength (default 0.75) is how freely the white area is repainted; ipAdapterScales gives "
-        "one influence per reference image (0-1, default 0.9). " + _IMAGE_RULES + " numSamples defaults to 1 "
-        "(REST: 4)."
+        "one influence per reference image (0-1, default 0.9). " + _IMAGE_RULES + _SAMPLES
     ),
 }
 
@@ -206,6 +204,26 @@ GET_MODELS = (
 GET_MODEL = (
     "Read one model by id: its type, capabilities and compatible base models.\n\nUSE WHEN checking whether "
     "a known model id exists and which generate tools it supports; to discover ids use get-models. "
-    "Read-only.\n\nRETURNS: JSON {model: {id, name, type, capabilities, compliantModelIds?, ...}}.\n\n"
-    "ERRORS: model_not_found."
+    "Read-only.\n\nRETURNS: JSON {model: {id, name, type, capabilities, compliantModelIds?, inputs, ...}}; "
+    "`inputs` lists the arguments post-generate-custom takes for it ({name, type, default?, min?, max?, "
+    "allowedValues?, description, ...}).\n\nERRORS: model_not_found."
+)
+
+GENERATE_CUSTOM = "\n\n".join(
+    (
+        "Generate images with any model by its own inputs (Scenario's generic generate, POST "
+        "/generate/custom/{modelId}): modelId plus the inputs listed in the model's `inputs` "
+        "(get-models-by-model-id). The inputs given pick the mode: `image` transforms a picture (img2img), "
+        "`image` + `mask` repaints the white area (inpaint), `ipAdapterImages` adds reference-image guidance "
+        "(the -ip-adapter variant), none of them generates from the prompt alone (txt2img).\n\nUSE WHEN "
+        "following a Scenario workflow that calls models by their inputs, or when one tool for every mode is "
+        "simpler; the post-*-inferences tools do the same per mode.",
+        "PARAMETERS: modelId and prompt are required; every other argument is one of the model's inputs, with "
+        "its default when left out (numSamples 4). An argument the model does not list is an error that names "
+        "its inputs. strength, disableMerging, ipAdapterScales and ipAdapterType refine image, mask and "
+        "ipAdapterImages and are ignored (with a warning) without them. " + _IMAGE_RULES,
+        _BEHAVIOUR,
+        _RETURNS,
+        _ERRORS + " unknown_input (an argument that is not an input of the model; the message lists them).",
+    )
 )

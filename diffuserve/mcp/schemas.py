@@ -31,7 +31,7 @@ from diffuserve.storage.records import JobStatus
 # How long a generate tool waits for its job by default: below the 60 s request timeout of common clients.
 DEFAULT_WAIT_S = 50.0
 MAX_WAIT_S = 600.0
-MCP_DEFAULT_SAMPLES = 1
+MCP_DEFAULT_SAMPLES = 4  # Scenario's default, as over REST
 MIN_SIZE = min(limits.min_size for limits in LIMITS.values())
 MAX_SIZE = max(limits.max_size for limits in LIMITS.values())
 # Arguments that steer the MCP call itself; everything else is the REST body.
@@ -80,6 +80,11 @@ class Concept(ToolArguments):
         description="LoRA weight: 1 = as trained, 0 = off, negative values push away from the LoRA's style.",
         json_schema_extra=_bounds(-2.0, 2.0),
     )
+    modelEpoch: str | None = Field(
+        default=None,
+        description="A training epoch of the LoRA (Flux LoRAs trained with several epochs); the SD LoRAs served "
+        "here have none, so setting it is an error.",
+    )
 
 
 class CallOptions(BaseModel):
@@ -115,12 +120,29 @@ class _Core(BaseModel):
     prompt: str = Field(
         description="What the image should show, in plain words (e.g. 'a watercolor fox in a snowy forest')."
     )
+    baseModelId: str | None = Field(
+        default=None,
+        description="When modelId is a LoRA: which of its compliantModelIds (see get-models) it runs on. Default: "
+        "its first registered one. An error for any other model.",
+    )
+    modelEpoch: str | None = Field(
+        default=None,
+        description="A training epoch of a LoRA modelId (Flux LoRAs trained with several epochs); the models "
+        "served here have none, so setting it is an error.",
+    )
 
 
 class _Generation(BaseModel):
     negativePrompt: str | None = Field(
         default=None,
         description="What the image should avoid (e.g. 'blurry, text, watermark'). Ignored when guidance < 1.",
+    )
+    negativePromptStrength: float | None = Field(
+        default=None,
+        description="Flux models only: weight of the negative prompt (true classifier-free guidance). SD 1.5 and "
+        "SDXL always apply the negative prompt through guidance, so here it is checked (0-10) and changes "
+        "nothing.",
+        json_schema_extra=_bounds(0.0, 10.0),
     )
     seed: Annotated[str | None, BeforeValidator(_seed_text)] = Field(
         default=None,
@@ -130,9 +152,9 @@ class _Generation(BaseModel):
     )
     numSamples: int = Field(
         default=MCP_DEFAULT_SAMPLES,
-        description="Number of images to generate. Default 1 here (the REST API defaults to 4) because every "
-        "image adds generation time and a preview to the response; ask for more only when variations are "
-        "wanted. Images are denoised in batches, so 4 images take roughly 2-4x as long as 1.",
+        description="Number of images to generate (default 4, as in Scenario's API). Every image adds "
+        "generation time and a preview to the response: ask for 1 when variations are not wanted. Images are "
+        "denoised in batches, so 4 images take roughly 2-4x as long as 1.",
         json_schema_extra=_bounds(1, MAX_SAMPLES),
     )
     numInferenceSteps: int = Field(
@@ -175,11 +197,24 @@ class _Generation(BaseModel):
     )
 
 
+class _AspectRatio(BaseModel):
+    aspectRatio: str | None = Field(
+        default=None,
+        description="Only used by the model flux.1.1-pro-ultra; checked against the allowed ratios and otherwise "
+        "without effect here (set width and height instead).",
+        json_schema_extra={"enum": ["16:9", "1:1", "21:9", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "9:21"]},
+    )
+
+
 class _InputImage(BaseModel):
-    image: str = Field(
-        description="The input image: a data URL (data:image/png;base64,...), an asset id (asset_...) from "
-        "post-asset or an earlier generation, or - only when the server runs over stdio - an absolute local "
-        "file path. Its size is the default output size."
+    image: str | None = Field(
+        default=None,
+        description="The input image (this or imageId is required): a data URL (data:image/png;base64,...), an "
+        "asset id (asset_...) from post-asset or an earlier generation, or - only when the server runs over "
+        "stdio - an absolute local file path. Its size is the default output size.",
+    )
+    imageId: str | None = Field(
+        default=None, description="Deprecated: the input image as an asset id; `image` wins when both are given."
     )
     imageParentId: str | None = Field(
         default=None,
@@ -200,11 +235,23 @@ class _InputImage(BaseModel):
     )
 
 
-class _Mask(BaseModel):
-    mask: str = Field(
-        description="Black-and-white mask, same aspect as `image`: WHITE = area to replace, BLACK = keep. "
-        "A data URL, an asset id, or (stdio only) an absolute local file path."
+class _OptionalMask(BaseModel):
+    mask: str | None = Field(
+        default=None,
+        description="Optional black-and-white mask, same aspect as `image`: only the WHITE area may change, "
+        "BLACK pixels are copied back from the input. A data URL, an asset id, or (stdio only) an absolute "
+        "local file path.",
     )
+    maskId: str | None = Field(default=None, description="Deprecated: the mask as an asset id; `mask` wins.")
+
+
+class _Mask(BaseModel):
+    mask: str | None = Field(
+        default=None,
+        description="Black-and-white mask (this or maskId is required), same aspect as `image`: WHITE = area to "
+        "replace, BLACK = keep. A data URL, an asset id, or (stdio only) an absolute local file path.",
+    )
+    maskId: str | None = Field(default=None, description="Deprecated: the mask as an asset id; `mask` wins.")
     disableMerging: bool = Field(
         default=False,
         description="false (default): pixels outside the white area are copied back from the input, so only "
@@ -214,10 +261,24 @@ class _Mask(BaseModel):
 
 
 class _IpAdapter(BaseModel):
-    ipAdapterImages: list[str] = Field(
+    ipAdapterImages: list[str] | None = Field(
+        default=None,
         description="Reference images whose style or character guides the result: data URLs, asset ids, or "
-        "(stdio only) absolute local file paths. One or more.",
+        "(stdio only) absolute local file paths. One or more; wins over the deprecated ipAdapterImageIds, "
+        "ipAdapterImage and ipAdapterImageId (one of the four is required).",
         json_schema_extra={"minItems": 1, "maxItems": MAX_IP_IMAGES},
+    )
+    ipAdapterImageIds: list[str] | None = Field(
+        default=None,
+        description="Deprecated: reference images as asset ids.",
+        json_schema_extra={"minItems": 1, "maxItems": MAX_IP_IMAGES},
+    )
+    ipAdapterImage: str | None = Field(default=None, description="Deprecated: one reference image (as above).")
+    ipAdapterImageId: str | None = Field(default=None, description="Deprecated: one reference image's asset id.")
+    ipAdapterScale: float | None = Field(
+        default=None,
+        description="Deprecated: one influence for every reference image; ipAdapterScales wins.",
+        json_schema_extra=_bounds(0.0, 1.0),
     )
     ipAdapterScales: list[float] | None = Field(
         default=None,
@@ -239,11 +300,11 @@ class _IpAdapter(BaseModel):
 
 # Bases are listed last-first: pydantic orders fields from the last base to the first, so the schema reads
 # model and prompt, then the input images, then the generation settings, then the call options.
-class Txt2ImgArguments(CallOptions, _Generation, _Core, ToolArguments):
+class Txt2ImgArguments(CallOptions, _AspectRatio, _Generation, _Core, ToolArguments):
     pass
 
 
-class Txt2ImgIpAdapterArguments(CallOptions, _Generation, _IpAdapter, _Core, ToolArguments):
+class Txt2ImgIpAdapterArguments(CallOptions, _AspectRatio, _Generation, _IpAdapter, _Core, ToolArguments):
     pass
 
 
@@ -251,7 +312,7 @@ class Img2ImgArguments(CallOptions, _Generation, _InputImage, _Core, ToolArgumen
     pass
 
 
-class Img2ImgIpAdapterArguments(CallOptions, _Generation, _IpAdapter, _InputImage, _Core, ToolArguments):
+class Img2ImgIpAdapterArguments(CallOptions, _Generation, _IpAdapter, _OptionalMask, _InputImage, _Core, ToolArguments):
     pass
 
 

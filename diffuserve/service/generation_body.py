@@ -16,6 +16,10 @@ from diffuserve.catalog.validation import MAX_IP_IMAGES
 from diffuserve.errors import InvalidRequest
 from diffuserve.service import coerce
 from diffuserve.service.images import ImageRef, asset_ref, parse_image_ref
+from diffuserve.service.wire_fields import unknown_fields
+
+ASPECT_RATIOS = ("16:9", "1:1", "21:9", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "9:21")
+MAX_NEGATIVE_PROMPT_STRENGTH = 10.0
 
 DEFAULT_NUM_SAMPLES = 4  # spec S1 default (guides say 1; the published OpenAPI wins)
 
@@ -31,6 +35,8 @@ class ParsedGeneration:
     image_parent_id: str | None
     image_hide: bool
     hide_results: bool
+    # Fields the request sent that this mode does not know: {field, message, closest?} each.
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 def _concepts(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -50,7 +56,11 @@ def _concepts(body: Mapping[str, Any]) -> list[dict[str, Any]]:
             raise InvalidRequest(f"{name}.modelId is required", field=f"{name}.modelId")
         if scale is None:
             raise InvalidRequest(f"{name}.scale is required (a number in [-2, 2])", field=f"{name}.scale")
-        concepts.append({"modelId": model_id, "scale": scale})
+        concept: dict[str, Any] = {"modelId": model_id, "scale": scale}
+        epoch = coerce.as_str(item, "modelEpoch")
+        if epoch:
+            concept["modelEpoch"] = epoch
+        concepts.append(concept)
     return concepts
 
 
@@ -65,6 +75,38 @@ def _image(body: Mapping[str, Any], mode: Mode, inline: str, by_id: str, *, what
     raise InvalidRequest(
         f"{mode.value} needs {what}: {inline} (a data URL or an asset id) or {by_id}", field=inline, reason=reason
     )
+
+
+def _optional_image(body: Mapping[str, Any], inline: str, by_id: str) -> ImageRef | None:
+    """An image a mode may take: the inline field wins over the id field; neither is fine."""
+    value = coerce.as_str(body, inline)
+    if value:
+        return parse_image_ref(value, field=inline)
+    asset_id = coerce.as_str(body, by_id)
+    return asset_ref(asset_id, field=by_id) if asset_id else None
+
+
+def _flux_fields(body: Mapping[str, Any], fields: dict[str, Any]) -> None:
+    """Fields Scenario defines for Flux models: checked here; the model rules (engine) say what they do."""
+    strength = coerce.as_float(body, "negativePromptStrength")
+    if strength is not None:
+        if not 0.0 <= strength <= MAX_NEGATIVE_PROMPT_STRENGTH:
+            raise InvalidRequest(
+                f"negativePromptStrength must be a number in [0, {MAX_NEGATIVE_PROMPT_STRENGTH:g}], got {strength:g}",
+                field="negativePromptStrength",
+            )
+        fields["negativePromptStrength"] = strength
+    ratio = coerce.as_str(body, "aspectRatio")
+    if ratio is not None:
+        if ratio not in ASPECT_RATIOS:
+            raise InvalidRequest(
+                f"aspectRatio must be one of {', '.join(ASPECT_RATIOS)}; got {ratio!r}", field="aspectRatio"
+            )
+        fields["aspectRatio"] = ratio
+    for name in ("baseModelId", "modelEpoch"):
+        value = coerce.as_str(body, name)
+        if value:
+            fields[name] = value
 
 
 def check_ip_image_count(count: int, *, field: str) -> None:
@@ -117,7 +159,7 @@ def _ip_scales(body: Mapping[str, Any]) -> list[float]:
 
 
 def parse_generation(mode: Mode, body: Mapping[str, Any]) -> ParsedGeneration:
-    """Reads the fields the mode uses; unknown extra fields are ignored."""
+    """Reads the fields the mode uses; fields it does not know come back as warnings."""
     if not isinstance(body, Mapping):
         raise InvalidRequest("the request body must be a JSON object", field="body")
     model_id = coerce.as_str(body, "modelId")
@@ -141,6 +183,7 @@ def parse_generation(mode: Mode, body: Mapping[str, Any]) -> ParsedGeneration:
         "concepts": _concepts(body),
         "intermediateImages": coerce.as_bool(body, "intermediateImages"),
     }
+    _flux_fields(body, fields)
     image = mask = None
     ip_images: tuple[ImageRef, ...] = ()
     if mode.uses_image:
@@ -149,6 +192,8 @@ def parse_generation(mode: Mode, body: Mapping[str, Any]) -> ParsedGeneration:
     if mode.uses_mask:
         mask = _image(body, mode, "mask", "maskId", what="a mask (white = area to replace)", reason="missing_mask")
         fields["disableMerging"] = coerce.as_bool(body, "disableMerging")
+    elif mode.uses_image:
+        mask = _optional_image(body, "mask", "maskId")  # img2img: the change stays inside the mask
     if mode.uses_ip_adapter:
         ip_images = _ip_images(body, mode)
         fields["ipAdapterScales"] = _ip_scales(body)
@@ -166,4 +211,5 @@ def parse_generation(mode: Mode, body: Mapping[str, Any]) -> ParsedGeneration:
         image_parent_id=coerce.as_str(body, "imageParentId") or None,
         image_hide=coerce.as_bool(body, "imageHide"),
         hide_results=coerce.as_bool(body, "hideResults"),
+        warnings=tuple(unknown_fields(mode, body)),
     )

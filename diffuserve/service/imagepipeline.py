@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from diffuserve.catalog.registry import Registry
 from diffuserve.catalog.types import IpAdapterType, Mode
@@ -58,6 +58,25 @@ def _urls(value: Any, field: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return [coerce.text(v, field) for v in value]
     raise InvalidRequest(f"{field} must be a URL or a list of URLs", field=field)
+
+
+_N = TypeVar("_N", int, float)
+# imagepipeline's documented ranges (its "IP Adapters" and SDXL base-model pages; spec §6.2).
+RANGES: dict[str, tuple[float, float]] = {
+    "samples": (1, 4),
+    "num_inference_steps": (1, 100),
+    "guidance_scale": (1.0, 20.0),
+    "strength": (0.0, 1.0),
+}
+
+
+def _in_range(field: str, value: _N) -> _N:
+    low, high = RANGES[field]
+    if not low <= value <= high:
+        raise InvalidRequest(
+            f"{field} must be in [{low:g}, {high:g}] (imagepipeline's documented range), got {value:g}", field=field
+        )
+    return value
 
 
 def status_body(job: JobRecord, signer: UrlSigner) -> dict[str, Any]:
@@ -119,9 +138,12 @@ class ImagePipelineService:
             "modelId": self._model_id(body, family),
             "prompt": prompt,
             "negativePrompt": coerce.as_str(body, "negative_prompt"),
-            "numSamples": _default(coerce.as_int(body, "samples"), 1),
-            "numInferenceSteps": _default(coerce.as_int({"num_inference_steps": steps}, "num_inference_steps"), 20),
-            "guidance": _default(coerce.as_float(body, "guidance_scale"), 7.5),
+            "numSamples": _in_range("samples", _default(coerce.as_int(body, "samples"), 1)),
+            "numInferenceSteps": _in_range(
+                "num_inference_steps",
+                _default(coerce.as_int({"num_inference_steps": steps}, "num_inference_steps"), 20),
+            ),
+            "guidance": _in_range("guidance_scale", _default(coerce.as_float(body, "guidance_scale"), 7.5)),
             "width": coerce.as_int(body, "width"),
             "height": coerce.as_int(body, "height"),
             "seed": None if seed is None or seed == -1 else seed,
@@ -152,7 +174,8 @@ class ImagePipelineService:
         if init:
             mode = Mode.IMG2IMG
             scenario["image"] = self._data_url(init[0], "init_image")
-            scenario["strength"] = coerce.as_float(body, "strength")
+            strength = coerce.as_float(body, "strength")
+            scenario["strength"] = None if strength is None else _in_range("strength", strength)
         if refs:
             is_face = bool(face) and any("face" in n for n in names)
             scenario["ipAdapterType"] = (IpAdapterType.CHARACTER if is_face else IpAdapterType.STYLE).value

@@ -11,6 +11,7 @@ from PIL import Image
 from diffuserve.catalog import validation
 from diffuserve.catalog.registry import Registry
 from diffuserve.catalog.types import Mode, ResolvedRequest
+from diffuserve.errors import InvalidRequest, NotFound
 from diffuserve.jobs.client import JobClient
 from diffuserve.jobs.inputs import InputImages, build_request
 from diffuserve.service.cost import creative_units
@@ -19,6 +20,7 @@ from diffuserve.service.images import ImageRef
 from diffuserve.service.keys import LOCAL_AUTHOR
 from diffuserve.service.signing import UrlSigner, asset_content_path
 from diffuserve.service.wire import job_wire
+from diffuserve.service.wire_fields import refuse_unknown
 from diffuserve.storage.asset_store import AssetStore, NewAsset, decode_image
 from diffuserve.storage.ids import new_job_id
 from diffuserve.storage.job_repository import JobRepository
@@ -31,8 +33,16 @@ DRY_RUN_STATUS = 269
 
 class InferenceService:
     def __init__(
-        self, *, registry: Registry, jobs: JobRepository, assets: AssetStore, queue: JobClient, signer: UrlSigner
+        self,
+        *,
+        registry: Registry,
+        jobs: JobRepository,
+        assets: AssetStore,
+        queue: JobClient,
+        signer: UrlSigner,
+        strict_fields: bool = False,
     ) -> None:
+        self.strict_fields = strict_fields  # unknown fields are a 400 instead of a warning
         self.registry = registry
         self.jobs = jobs
         self.assets = assets
@@ -56,6 +66,10 @@ class InferenceService:
         author = author_id or LOCAL_AUTHOR
         # 1. Read the wire fields (types, precedence, required inputs).
         parsed = parse_generation(mode, body)
+        if self.strict_fields:
+            refuse_unknown(list(parsed.warnings))
+        if parsed.image_parent_id is not None:
+            self._check_parent(parsed.image_parent_id)
         # 2. Decode every input image (asset ids must exist).
         images = InputImages(
             image=self._load(parsed.image),
@@ -65,8 +79,9 @@ class InferenceService:
         # 3. Check the request against the model (capabilities included) and fill in the defaults.
         resolved = validation.validate(self.registry, build_request(mode, parsed.fields, images))
         cost = creative_units(resolved)
+        warnings = {"warnings": list(parsed.warnings)} if parsed.warnings else {}
         if dry_run:
-            return DRY_RUN_STATUS, {"creativeUnitsCost": cost}
+            return DRY_RUN_STATUS, {"creativeUnitsCost": cost, **warnings}
         # 4. Inline images become assets; the job's input refers to them by id.
         image_id = self._materialize(parsed.image, parsed, author, parent=parsed.image_parent_id)
         mask_id = self._materialize(parsed.mask, parsed, author, parent=image_id)
@@ -95,7 +110,18 @@ class InferenceService:
             "job": job_wire(job, self.signer),
             "inference": self._echo(stored),
             "creativeUnitsCost": cost,
+            **warnings,
         }
+
+    def _check_parent(self, asset_id: str) -> None:
+        try:
+            self.assets.get(asset_id)
+        except NotFound:
+            raise InvalidRequest(
+                f"imageParentId {asset_id!r} names no asset; give the id of an existing asset or leave it out",
+                field="imageParentId",
+                reason="asset_not_found",
+            ) from None
 
     def _load(self, ref: ImageRef | None) -> Image.Image | None:
         return None if ref is None else self._load_required(ref)
@@ -157,12 +183,17 @@ class InferenceService:
             stored["negativePrompt"] = f["negativePrompt"]
         if f.get("concepts"):
             stored["concepts"] = f["concepts"]
+        for name in ("baseModelId", "modelEpoch", "negativePromptStrength", "aspectRatio"):
+            if f.get(name) is not None:
+                stored[name] = f[name]
         if mode.uses_image:
             stored["imageId"] = image_id
             stored["strength"] = resolved.strength
         if mode.uses_mask:
             stored["maskId"] = mask_id
             stored["disableMerging"] = bool(f.get("disableMerging"))
+        elif mask_id is not None:
+            stored["maskId"] = mask_id
         if mode.uses_ip_adapter:
             stored["ipAdapterImageIds"] = ip_ids
             stored["ipAdapterScales"] = list(resolved.ip_adapter_scales)

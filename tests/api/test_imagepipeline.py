@@ -143,3 +143,16 @@ def test_a_lone_surrogate_in_the_prompt_is_400(client: httpx.Client) -> None:
     response = client.post("/sd/text2image/v1", content=content, headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     assert response.json()["field"] == "prompt"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("samples", 5), ("samples", 0), ("num_inference_steps", 101), ("guidance_scale", 0.5), ("guidance_scale", 21)],
+)
+def test_imagepipeline_documented_ranges_are_enforced(client: httpx.Client, field: str, value: float) -> None:
+    body = {"model_id": "tiny-sd15", "prompt": "a lighthouse", "num_inference_steps": 2, "width": 64, "height": 64}
+    response = client.post("/sd/text2image/v1", json={**body, field: value})
+    assert response.status_code == 400, response.text
+    assert response.json()["field"] == field and "imagepipeline" in response.json()["message"]
+    accepted = client.post("/sd/text2image/v1", json={**body, "samples": 4, "guidance_scale": 1})
+    assert accepted.status_code == 200, accepted.text

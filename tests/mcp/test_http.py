@@ -21,7 +21,14 @@ from tests.mcp.helpers import (
 )
 from tests.service_helpers import RunningService, data_url, mask, picture, run_service
 
-TINY = {"modelId": "tiny-sd15", "prompt": "a red fox", "width": 64, "height": 64, "numInferenceSteps": 2}
+TINY = {
+    "modelId": "tiny-sd15",
+    "prompt": "a red fox",
+    "width": 64,
+    "height": 64,
+    "numInferenceSteps": 2,
+    "numSamples": 1,
+}
 GENERATE_MODES = ["txt2img", "txt2img-ip-adapter", "img2img", "img2img-ip-adapter", "inpaint", "inpaint-ip-adapter"]
 
 
@@ -232,3 +239,31 @@ def test_open_mode_serves_loopback_clients_without_a_key(tmp_path: Path, engine:
     with run_service(tmp_path, engine, open_mode=True) as open_service:
         result = call(open_service, {}, "get-models-by-model-id", {"modelId": "tiny-sd15"})
     assert not result.is_error and payload(result)["model"]["id"] == "tiny-sd15"
+
+
+def test_scenarios_deprecated_and_flux_argument_names_are_accepted(
+    mcp_service: RunningService, mcp_headers: dict[str, str]
+) -> None:
+    async def run() -> list[Any]:
+        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+            image = payload(await client.call_tool("post-asset", {"name": "i.png", "image": data_url(picture())}))
+            ref = payload(await client.call_tool("post-asset", {"name": "r.png", "image": data_url(picture(seed=3))}))
+            holes = payload(await client.call_tool("post-asset", {"name": "m.png", "image": data_url(mask())}))
+            ids = {"imageId": image["asset"]["id"], "maskId": holes["asset"]["id"]}
+            ref_id = ref["asset"]["id"]
+            calls = [
+                ("post-img2img-ip-adapter-inferences", {**ids, "ipAdapterImageId": ref_id, "ipAdapterScale": 0.4}),
+                ("post-inpaint-ip-adapter-inferences", {**ids, "ipAdapterImageIds": [ref_id]}),
+                ("post-txt2img-ip-adapter-inferences", {"ipAdapterImage": ref_id, "aspectRatio": "16:9"}),
+                (
+                    "post-txt2img-inferences",
+                    {"negativePromptStrength": 2, "modelId": "tiny-sd15-lora", "baseModelId": "tiny-sd15"},
+                ),
+            ]
+            return [await client.call_tool(tool, {**TINY, **args, "dryRun": True}) for tool, args in calls]
+
+    for result in anyio.run(run):
+        assert not result.is_error, text_of(result)
+        assert set(payload(result)) == {"creativeUnitsCost"}
+    refused = call(mcp_service, mcp_headers, "post-txt2img-inferences", {**TINY, "modelEpoch": "1", "dryRun": True})
+    assert refused.is_error and "modelEpoch" in text_of(refused)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,6 +21,7 @@ TOOL_NAMES = {
     "post-img2img-ip-adapter-inferences",
     "post-inpaint-inferences",
     "post-inpaint-ip-adapter-inferences",
+    "post-generate-custom",
     "get-job-id",
     "post-job-action-by-job-id",
     "get-jobs",
@@ -30,11 +33,13 @@ TOOL_NAMES = {
 }
 REQUIRED = {
     "post-txt2img-inferences": ["modelId", "prompt"],
-    "post-txt2img-ip-adapter-inferences": ["modelId", "prompt", "ipAdapterImages"],
-    "post-img2img-inferences": ["modelId", "prompt", "image"],
-    "post-img2img-ip-adapter-inferences": ["modelId", "prompt", "image", "ipAdapterImages"],
-    "post-inpaint-inferences": ["modelId", "prompt", "image", "mask"],
-    "post-inpaint-ip-adapter-inferences": ["modelId", "prompt", "image", "mask", "ipAdapterImages"],
+    # Scenario's schemas require only these; images have deprecated alternatives (imageId, maskId, ...).
+    "post-txt2img-ip-adapter-inferences": ["modelId", "prompt"],
+    "post-img2img-inferences": ["modelId", "prompt"],
+    "post-img2img-ip-adapter-inferences": ["modelId", "prompt"],
+    "post-inpaint-inferences": ["modelId", "prompt"],
+    "post-inpaint-ip-adapter-inferences": ["modelId", "prompt"],
+    "post-generate-custom": ["modelId", "prompt"],
     "get-job-id": ["jobId"],
     "post-job-action-by-job-id": ["jobId", "action"],
     "get-assets-by-asset-id": ["assetId"],
@@ -63,7 +68,7 @@ def walk(schema: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def test_the_fourteen_scenario_tools_are_listed(tools: dict[str, Tool]) -> None:
+def test_the_fifteen_scenario_tools_are_listed(tools: dict[str, Tool]) -> None:
     assert set(tools) == TOOL_NAMES
 
 
@@ -86,7 +91,7 @@ def test_every_property_is_typed_described_and_numbers_are_bounded(tools: dict[s
 
 def test_generate_schemas_carry_defaults_bounds_and_enums(tools: dict[str, Tool]) -> None:
     props = tools["post-inpaint-ip-adapter-inferences"].input_schema["properties"]
-    assert props["numSamples"]["default"] == 1 and props["numSamples"]["maximum"] == 128
+    assert props["numSamples"]["default"] == 4 and props["numSamples"]["maximum"] == 128
     assert props["strength"] == {**props["strength"], "default": 0.75, "minimum": 0.01, "maximum": 1.0}
     assert props["width"]["multipleOf"] == 8
     assert props["scheduler"]["enum"] == list(SCHEDULER_NAMES)
@@ -111,3 +116,17 @@ def test_descriptions_tell_an_agent_behaviour_results_errors_and_when_to_use_whi
     for name in reads:
         annotations = tools[name].annotations
         assert annotations is not None and annotations.read_only_hint is True, name
+
+
+def test_every_field_of_scenarios_schema_is_an_argument_of_its_tool(tools: dict[str, Tool]) -> None:
+    spec = json.loads((Path(__file__).parents[1] / "spec" / "scenario-openapi-subset.json").read_text())
+    for path, item in spec["paths"].items():
+        if not path.startswith("/generate/"):
+            continue
+        body = next(p for p in item["post"]["parameters"] if p["in"] == "body")
+        schema = spec["definitions"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+        tool = tools[f"post-{path.removeprefix('/generate/')}-inferences"]
+        properties = tool.input_schema["properties"]
+        assert set(schema["properties"]) <= set(properties), (tool.name, set(schema["properties"]) - set(properties))
+        concept = properties["concepts"]["items"]["properties"]
+        assert {"modelId", "scale", "modelEpoch"} <= set(concept)

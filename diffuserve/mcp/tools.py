@@ -1,4 +1,4 @@
-"""The fourteen tools: Scenario's names, the service layer's calls, results for an agent."""
+"""The fifteen tools: Scenario's names, the service layer's calls, results for an agent."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from diffuserve.catalog.types import Mode
 from diffuserve.errors import InvalidRequest
 from diffuserve.mcp import descriptions as doc
 from diffuserve.mcp.context import ToolCall
+from diffuserve.mcp.custom_arguments import CustomArguments
 from diffuserve.mcp.registration import ToolSpec, make_tool
 from diffuserve.mcp.results import job_result, previews_of, text_result
 from diffuserve.mcp.schemas import (
@@ -32,6 +33,7 @@ from diffuserve.mcp.schemas import (
     Txt2ImgArguments,
     Txt2ImgIpAdapterArguments,
 )
+from diffuserve.service.custom_generation import submit_custom
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 # Generation writes a job and assets and is not idempotent (each call is a new job); it destroys nothing.
@@ -72,13 +74,7 @@ def _generate(mode: Mode) -> ToolSpec[CallOptions]:
             original_assets=args.originalAssets,
             author_id=call.author_id,
         )
-        if args.dryRun:
-            return text_result("Dry run: the request is valid; nothing was queued or stored.", response)
-        job = response["job"]
-        if args.waitSeconds > 0:
-            waited = await call.services.jobs.wait(job["jobId"], timeout_s=args.waitSeconds, on_progress=call.progress)
-            job = waited["job"]
-        return await job_result(call.services, job, extra={"creativeUnitsCost": response["creativeUnitsCost"]})
+        return await _submitted(call, args, response)
 
     return ToolSpec(
         name=tool_name(mode),
@@ -88,6 +84,31 @@ def _generate(mode: Mode) -> ToolSpec[CallOptions]:
         handler=handler,
         annotations=GENERATES,
     )
+
+
+async def _submitted(call: ToolCall, args: CallOptions, response: dict[str, Any]) -> CallToolResult:
+    """A generate call's answer: the dry run's cost, or the job after waiting up to waitSeconds for it."""
+    if args.dryRun:
+        return text_result("Dry run: the request is valid; nothing was queued or stored.", response)
+    job = response["job"]
+    if args.waitSeconds > 0:
+        waited = await call.services.jobs.wait(job["jobId"], timeout_s=args.waitSeconds, on_progress=call.progress)
+        job = waited["job"]
+    extra: dict[str, Any] = {name: response[name] for name in ("creativeUnitsCost", "warnings") if name in response}
+    return await job_result(call.services, job, extra=extra)
+
+
+async def post_generate_custom(call: ToolCall, args: CustomArguments) -> CallToolResult:
+    _, response = await asyncio.to_thread(
+        submit_custom,
+        call.services.inference,
+        args.modelId,
+        call.image_inputs(args.inputs),
+        dry_run=args.dryRun,
+        original_assets=args.originalAssets,
+        author_id=call.author_id,
+    )
+    return await _submitted(call, args, response)
 
 
 async def get_job(call: ToolCall, args: GetJobArguments) -> CallToolResult:
@@ -155,6 +176,14 @@ async def get_model(call: ToolCall, args: GetModelArguments) -> CallToolResult:
 def _specs() -> list[ToolSpec[Any]]:
     specs: list[ToolSpec[Any]] = [_generate(mode) for mode in Mode]
     specs += [
+        ToolSpec(
+            "post-generate-custom",
+            "Generate images with a model's inputs",
+            doc.GENERATE_CUSTOM,
+            CustomArguments,
+            post_generate_custom,
+            GENERATES,
+        ),
         ToolSpec("get-job-id", "Get a job (and wait for its images)", doc.GET_JOB, GetJobArguments, get_job, READ_ONLY),
         ToolSpec(
             "post-job-action-by-job-id",

@@ -34,7 +34,12 @@ lifespan).
             def read(self, asset_id: str) -> tuple[bytes, str]      # (bytes, mime type)
         models: ModelService
             def list(self) -> dict                                  # {"models": [Model]}
-            def get(self, model_id: str) -> dict                    # {"model": Model}
+            def get(self, model_id: str) -> dict                    # {"model": Model}, with its `inputs`
+
+    custom_generation.submit_custom(inference, model_id, body, *, dry_run=False, original_assets=False,
+                                    author_id=None) -> tuple[int, dict]
+        # POST /generate/custom/{modelId}: the body's inputs (the model's `inputs`, unknown names a 400) pick the
+        # mode (image: img2img, + mask: inpaint, ipAdapterImages: -ip-adapter), then `inference.submit`.
 
 Decisions that both front ends share:
 - Asset and preview URLs are signed (HMAC-SHA256 over path and expiry, `Settings.url_ttl_s`) and served by

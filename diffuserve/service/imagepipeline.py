@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from diffuserve.catalog.registry import Registry
@@ -119,6 +120,35 @@ class ImagePipelineService:
                 return model.id
         raise NotFound(f"no {family} model is registered", reason="model_not_found")
 
+    def _adapter_type(self, model_id: str, names: list[str], *, face: bool) -> IpAdapterType:
+        """Which of the model's IP-Adapter sets the request names: a set's own file name (e.g.
+        ip-adapter-plus-face_sd15), or a name with "face" for its character set and any other for its style set;
+        without names, face images use the character set. A name the model cannot serve is a 400 listing what
+        it has."""
+        model = self.registry.get(model_id)
+        sets = {t: PurePosixPath(s.weights).stem for t, s in model.ip_adapters.items()}
+        listing = ", ".join(f"{stem} ({t.value})" for t, stem in sets.items()) or "none"
+        wanted: set[IpAdapterType] = set()
+        for name in names:
+            by_file = next((t for t, stem in sets.items() if stem == name), None)
+            kind = by_file or (IpAdapterType.CHARACTER if "face" in name.lower() else IpAdapterType.STYLE)
+            if kind not in sets:
+                raise InvalidRequest(
+                    f"ip_adapter {name!r} is not available for model {model.id!r}; its IP-Adapters: {listing}",
+                    field="ip_adapter",
+                    reason="unknown_ip_adapter",
+                )
+            wanted.add(kind)
+        if len(wanted) > 1:
+            raise InvalidRequest(
+                "a face adapter and a style adapter in one request are not supported yet; send one kind of adapter "
+                f"(model {model.id!r} has: {listing})",
+                field="ip_adapter",
+            )
+        if wanted:
+            return wanted.pop()
+        return IpAdapterType.CHARACTER if face and IpAdapterType.CHARACTER in sets else IpAdapterType.STYLE
+
     def _data_url(self, url: str, field: str) -> str:
         if url.startswith("data:"):
             return url
@@ -149,6 +179,12 @@ class ImagePipelineService:
             "seed": None if seed is None or seed == -1 else seed,
             "scheduler": coerce.as_str(body, "scheduler"),
         }
+        if body.get("server_id") not in (None, ""):
+            raise InvalidRequest(
+                "server_id names an imagepipeline dedicated server; this server runs every request itself, so "
+                "leave server_id out",
+                field="server_id",
+            )
         webhook = coerce.as_str(body, "webhook") or None
         if webhook is not None:
             self.http.check(webhook, field="webhook")
@@ -177,8 +213,7 @@ class ImagePipelineService:
             strength = coerce.as_float(body, "strength")
             scenario["strength"] = None if strength is None else _in_range("strength", strength)
         if refs:
-            is_face = bool(face) and any("face" in n for n in names)
-            scenario["ipAdapterType"] = (IpAdapterType.CHARACTER if is_face else IpAdapterType.STYLE).value
+            scenario["ipAdapterType"] = self._adapter_type(scenario["modelId"], names, face=bool(face)).value
             scenario["ipAdapterImages"] = [self._data_url(u, refs_field) for u in refs]
             scales = body.get("ip_adapter_scale")
             if scales is not None:

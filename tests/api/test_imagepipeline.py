@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from diffuserve.catalog.types import IpAdapterType
 from diffuserve.engine.engine import Engine
 from tests.service_helpers import LocalReceiver, RunningService, open_png, run_service
 
@@ -156,3 +157,45 @@ def test_imagepipeline_documented_ranges_are_enforced(client: httpx.Client, fiel
     assert response.json()["field"] == field and "imagepipeline" in response.json()["message"]
     accepted = client.post("/sd/text2image/v1", json={**body, "samples": 4, "guidance_scale": 1})
     assert accepted.status_code == 200, accepted.text
+
+
+def test_server_id_and_adapters_the_model_lacks_are_answered_honestly(
+    client: httpx.Client, service: RunningService
+) -> None:
+    registry = service.app.state.container.stores.registry
+    full = registry.get("tiny-sd15")
+    style_only = full.model_copy(
+        update={
+            "id": "tiny-sd15-style-only",
+            "ip_adapters": {IpAdapterType.STYLE: full.ip_adapters[IpAdapterType.STYLE]},
+        }
+    )
+    registry.add(style_only, replace=True)
+    body = {"model_id": "tiny-sd15-style-only", "prompt": "a face", "num_inference_steps": 2, "width": 64, "height": 64}
+    refused = client.post("/sd/text2image/v1", json={**body, "server_id": "gpu-7"})
+    assert refused.status_code == 400 and refused.json()["field"] == "server_id"
+    face = (
+        "data:image/png;base64,"
+        + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAAEAAH2FzhVAAAAAElFTkSuQmCC"
+    )
+    lacking = client.post(
+        "/sd/text2image/v1", json={**body, "ip_adapter": ["ip-adapter-plus-face_sd15"], "ip_adapter_image": face}
+    )
+    assert lacking.status_code == 400, lacking.text
+    error = lacking.json()
+    assert error["field"] == "ip_adapter" and error["reason"] == "unknown_ip_adapter"
+    assert "ip-adapter_sd15 (style)" in error["message"]  # what the model has
+    both = client.post(
+        "/sd/text2image/v1",
+        json={
+            **body,
+            "model_id": "tiny-sd15",
+            "ip_adapter": ["ip-adapter_sd15", "ip-adapter-plus-face_sd15"],
+            "ip_adapter_image": face,
+        },
+    )
+    assert both.status_code == 400 and "not supported yet" in both.json()["message"]
+    by_file = client.post(
+        "/sd/text2image/v1", json={**body, "ip_adapter": ["ip-adapter_sd15"], "ip_adapter_image": face}
+    )
+    assert by_file.status_code == 200, by_file.text

@@ -19,11 +19,13 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from diffuserve import __version__
 from diffuserve.api import (
     routes_assets,
+    routes_downloads,
     routes_generate,
     routes_health,
     routes_imagepipeline,
     routes_jobs,
     routes_models,
+    routes_uploads,
     routes_web,
 )
 from diffuserve.api.errors import install_error_handlers
@@ -40,6 +42,7 @@ from diffuserve.jobs.events import LocalBus
 from diffuserve.jobs.worker import Worker
 from diffuserve.mcp.http import mount_mcp
 from diffuserve.service.assets import AssetService
+from diffuserve.service.downloads import DownloadService
 from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.imagepipeline import ImagePipelineService
 from diffuserve.service.inference import InferenceService
@@ -49,6 +52,7 @@ from diffuserve.service.metrics import ApiMetrics
 from diffuserve.service.models import ModelService
 from diffuserve.service.services import Services
 from diffuserve.service.signing import UrlSigner, load_or_create_secret
+from diffuserve.service.uploads import UploadService
 from diffuserve.service.webhooks import WebhookNotifier
 from diffuserve.storage.asset_repository import AssetRepository
 from diffuserve.storage.asset_store import AssetStore
@@ -57,6 +61,7 @@ from diffuserve.storage.blobs import BlobStore
 from diffuserve.storage.database import Database
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.key_repository import KeyRepository
+from diffuserve.storage.upload_repository import UploadRepository
 
 if TYPE_CHECKING:  # the engine (torch) loads on the worker's thread
     from diffuserve.engine.engine import Engine
@@ -255,6 +260,8 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
             inference=inference, jobs=jobs, registry=stores.registry, http=http, signer=signer
         ),
         signer=signer,
+        uploads=UploadService(uploads=UploadRepository(stores.db), assets=stores.assets, signer=signer),
+        downloads=DownloadService(assets=stores.assets, signer=signer),
         open_mode=settings.open_mode,
     )
     webhooks = WebhookNotifier(
@@ -336,6 +343,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         routes_generate,
         routes_jobs,
         routes_assets,
+        routes_downloads,
+        routes_uploads,
         routes_models,
         routes_imagepipeline,
         routes_web,

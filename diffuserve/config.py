@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     strict_fields: bool = False
     # Serve without API keys; only allowed while the server listens on a loopback address.
     open_mode: bool = False
+    # MCP toolsets of a connection that names none (`/mcp?toolsets=...`, `diffuserve mcp --toolsets ...`),
+    # comma-separated: default (Scenario's hosted task-level tools), scenario-api (the REST-shaped tools), full.
+    mcp_toolsets: str = "default"
 
     # Graceful shutdown: how long the running job may take to finish before it is stopped and re-queued (s).
     shutdown_timeout_s: float = Field(default=30.0, ge=0)

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from diffuserve.config import Settings
+from diffuserve.mcp.toolsets import DEFAULT, FULL, SCENARIO_API, TOOLSETS, parse_toolsets
 
 logger = logging.getLogger(__name__)
 
@@ -15,12 +16,13 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from diffuserve.app import build_container
     from diffuserve.mcp.server import build_server
 
-    settings = Settings.from_cli(args)
+    settings = Settings.from_cli(args, mcp_toolsets=getattr(args, "toolsets", None))
+    toolsets = parse_toolsets(settings.mcp_toolsets)  # an unknown name stops here, before anything starts
     container = build_container(settings)
     try:
-        logger.info("mcp serving on stdio data_dir=%s", settings.data_dir)
+        logger.info("mcp serving on stdio data_dir=%s toolsets=%s", settings.data_dir, ",".join(sorted(toolsets)))
         # stdout carries the protocol only: the SDK points fd 1 at stderr while it serves.
-        build_server(container.services, "stdio").run("stdio")
+        build_server(container.services, "stdio", toolsets).run("stdio")
     finally:
         container.close()
     return 0
@@ -36,4 +38,9 @@ def add_mcp_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "tools at /mcp.",
     )
     p.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder (database, assets, models)")
+    p.add_argument(
+        "--toolsets",
+        help=f"tools to offer, comma-separated: {', '.join(TOOLSETS)} (default: $DIFFUSERVE_MCP_TOOLSETS or "
+        f"{DEFAULT}: Scenario's task-level tools; {SCENARIO_API}: the REST-shaped tools; {FULL}: both)",
+    )
     p.set_defaults(func=cmd_mcp)

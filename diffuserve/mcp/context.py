@@ -100,17 +100,21 @@ class Progress:
     last: float = field(default=-1.0)
 
     async def __call__(self, progress: float, status: str) -> None:
-        done = status in TERMINAL
+        """One job's progress (0-1) and status, as JobService.wait reports it."""
+        await self.report(progress, f"{status} {round(100 * progress)}%", done=status in TERMINAL)
+
+    async def report(self, fraction: float, message: str, *, done: bool) -> None:
+        """`fraction` (0-1) of the work done, with a message; `done` sends 100 once."""
         if done and self.last >= 100.0:
             return
-        value = 100.0 if done else min(99.0, 99.0 * max(0.0, progress))
+        value = 100.0 if done else min(99.0, 99.0 * max(0.0, fraction))
         # A status change at the same progress still moves forward.
         value = round(max(value, self.last + 0.01), 3)
         self.last = value
         try:
-            await self.ctx.report_progress(value, 100.0, f"{status} {round(100 * progress)}%")
+            await self.ctx.report_progress(value, 100.0, message)
         except Exception:  # the client left; the job goes on regardless
-            logger.debug("progress notification not delivered status=%s", status, exc_info=True)
+            logger.debug("progress notification not delivered message=%s", message, exc_info=True)
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,24 @@
 Credentials are the REST API's (`Authorization: Basic base64(key:secret)`, or `Bearer key:secret`,
 `API-Key`/`X-API-Key: key:secret`), checked by the same KeyService; a request without valid ones gets 401
 with the REST error body. A session is bound to the key that opened it (the SDK refuses it to another key).
+
+`?toolsets=a,b` picks the tools of the connection (toolsets.py; none named: DIFFUSERVE_MCP_TOOLSETS). Each
+possible selection has its own MCP server and session manager, built up front; a request goes to the one its
+query names, and an unknown toolset is a 400 with the REST error body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -23,8 +28,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from diffuserve.config import Settings
-from diffuserve.errors import Unauthorized
+from diffuserve.errors import InvalidRequest, Unauthorized
+from diffuserve.mcp.context import McpContext
 from diffuserve.mcp.server import build_server
+from diffuserve.mcp.toolsets import SELECTIONS, parse_toolsets
 from diffuserve.service import keys
 from diffuserve.service.services import Services
 
@@ -50,26 +57,35 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 
 class McpHttpEndpoint:
-    """An ASGI app: check the API key, then hand the request to the MCP session manager."""
+    """An ASGI app: check the API key, pick the server of the requested toolsets, hand it the request."""
 
     def __init__(self, services: Callable[[], Services], settings: Settings) -> None:
         self._services = services
-        self.server = build_server(services, "http")
-        # Builds the session manager (the Starlette app it returns is not used: we route to the manager).
-        self.server.streamable_http_app(
-            streamable_http_path=MCP_PATH,
-            max_request_body_size=MAX_BODY_BYTES,
-            transport_security=transport_security(settings),
-            host=settings.host,
-        )
+        self.default_toolsets = parse_toolsets(settings.mcp_toolsets)
+        self.servers: dict[frozenset[str], MCPServer[McpContext]] = {}
+        for selection in SELECTIONS:
+            server = build_server(services, "http", selection)
+            # Builds the session manager (the Starlette app it returns is not used: we route to the manager).
+            server.streamable_http_app(
+                streamable_http_path=MCP_PATH,
+                max_request_body_size=MAX_BODY_BYTES,
+                transport_security=transport_security(settings),
+                host=settings.host,
+            )
+            self.servers[selection] = server
 
     @property
-    def session_manager(self) -> StreamableHTTPSessionManager:
-        return self.server.session_manager
+    def server(self) -> MCPServer[McpContext]:
+        """The server of connections that name no toolset."""
+        return self.servers[self.default_toolsets]
 
-    def lifespan(self) -> AbstractAsyncContextManager[None]:
-        """Runs the session manager; enter it once the services exist (inside the app's lifespan)."""
-        return self.session_manager.run()
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Runs the session managers; enter it once the services exist (inside the app's lifespan)."""
+        async with AsyncExitStack() as stack:
+            for server in self.servers.values():
+                await stack.enter_async_context(server.session_manager.run())
+            yield
 
     async def _author(self, scope: Scope) -> str:
         services = self._services()
@@ -82,6 +98,14 @@ class McpHttpEndpoint:
             open_mode=services.open_mode,
         )
 
+    def _toolsets(self, scope: Scope) -> frozenset[str]:
+        """The toolsets the query string names (`?toolsets=a,b`, or the parameter repeated)."""
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        names = query.get("toolsets")
+        if names is None:
+            return self.default_toolsets
+        return parse_toolsets(names, default=",".join(self.default_toolsets))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             author = await self._author(scope)
@@ -93,8 +117,14 @@ class McpHttpEndpoint:
             )
             await response(scope, receive, send)
             return
+        try:
+            selection = self._toolsets(scope)
+        except InvalidRequest as exc:
+            body = {"reason": exc.reason, "message": exc.message, "field": exc.field}
+            await JSONResponse(body, status_code=400)(scope, receive, send)
+            return
         user = AuthenticatedUser(AccessToken(token="api-key", client_id=author, scopes=[]))
-        await self.session_manager.handle_request({**scope, "user": user}, receive, send)
+        await self.servers[selection].session_manager.handle_request({**scope, "user": user}, receive, send)
 
 
 def mount_mcp(app: FastAPI, settings: Settings, *, path: str = MCP_PATH) -> McpHttpEndpoint:

@@ -20,9 +20,12 @@ MAX_PREVIEWS = 8
 _JPEG_QUALITY = 85
 
 
-def text_result(summary: str, payload: Any, *, images: list[ImageContent] | None = None) -> CallToolResult:
-    """A summary line, the JSON payload, then any previews."""
-    text = f"{summary}\n\n{json.dumps(payload, indent=2)}" if summary else json.dumps(payload, indent=2)
+def text_result(
+    summary: str, payload: Any, *, images: list[ImageContent] | None = None, compact: bool = False
+) -> CallToolResult:
+    """A summary line, the JSON payload (on one line when `compact`), then any previews."""
+    data = json.dumps(payload) if compact else json.dumps(payload, indent=2)
+    text = f"{summary}\n\n{data}" if summary else data
     content: list[ContentBlock] = [TextContent(type="text", text=text)]
     content.extend(images or [])
     return CallToolResult(content=content)
@@ -41,13 +44,13 @@ def error_result(exc: DiffuserveError, *, hint: str | None = None) -> CallToolRe
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 
-def preview(data: bytes) -> ImageContent:
-    """The image scaled down to fit PREVIEW_PX (never up): JPEG, or PNG when it has transparency."""
+def preview(data: bytes, *, px: int = PREVIEW_PX) -> ImageContent:
+    """The image scaled down to fit `px` (never up): JPEG, or PNG when it has transparency."""
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         has_alpha = image.mode in ("RGBA", "LA") or "transparency" in image.info
         small = image.convert("RGBA" if has_alpha else "RGB")
-    small.thumbnail((PREVIEW_PX, PREVIEW_PX), Image.Resampling.LANCZOS)
+    small.thumbnail((px, px), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     if has_alpha:
         small.save(buf, format="PNG", optimize=True)

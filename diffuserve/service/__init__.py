@@ -35,6 +35,19 @@ lifespan).
         models: ModelService
             def list(self) -> dict                                  # {"models": [Model]}
             def get(self, model_id: str) -> dict                    # {"model": Model}, with its `inputs`
+        uploads: UploadService                                      # Scenario's multipart uploads
+            def create(self, body, *, author_id=None, dry_run=False) -> tuple[int, dict]
+                # POST /uploads body (fileName, contentType, fileSize, kind, parts, assetOptions)
+                # -> (200, {"upload": Upload with parts[{number, url, expires}]}) or (269, {"creativeUnitsCost"})
+            def put_part(self, upload_id: str, number: int, data: bytes) -> str   # the part's ETag
+            def get(self, upload_id: str) -> dict                   # {"upload": Upload}
+            def action(self, upload_id: str, body) -> dict          # {"action": "complete"} -> complete()
+            def complete(self, upload_id: str) -> dict              # {"upload": Upload}, imported, entityId
+                # = the new asset; a file that is no PNG/JPEG/WebP image fails the upload (InvalidRequest)
+        downloads: DownloadService
+            def request(self, asset_id: str, body=None) -> dict     # POST /assets/{id}/download
+                                                                    # (targetFormat?) -> {"url", "mimeType"}
+            def render(self, asset_id: str, fmt: str) -> tuple[bytes, str]   # the image in another format
 
     custom_generation.submit_custom(inference, model_id, body, *, dry_run=False, original_assets=False,
                                     author_id=None) -> tuple[int, dict]
@@ -43,7 +56,9 @@ lifespan).
 
 Decisions that both front ends share:
 - Asset and preview URLs are signed (HMAC-SHA256 over path and expiry, `Settings.url_ttl_s`) and served by
-  the app without credentials: `/v1/assets/{assetId}/content?expires=..&sig=..`.
+  the app without credentials: `/v1/assets/{assetId}/content?expires=..&sig=..`; so are upload part URLs
+  (`PUT /v1/uploads/{uploadId}/parts/{n}`, expiring with the upload) and other formats of an asset
+  (`/v1/assets/{assetId}/content/{format}`).
 - Intermediate images: while a job runs with `intermediateImages: true`,
   `job.metadata.output.intermediateImages` holds signed URLs of the latest previews (also
   `JobService.previews`); they are dropped when the job ends.

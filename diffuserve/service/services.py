@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from diffuserve.service.assets import AssetService
+from diffuserve.service.downloads import DownloadService
 from diffuserve.service.imagepipeline import ImagePipelineService
 from diffuserve.service.inference import InferenceService
 from diffuserve.service.jobs import JobService
 from diffuserve.service.keys import KeyService
 from diffuserve.service.models import ModelService
 from diffuserve.service.signing import UrlSigner
+from diffuserve.service.uploads import UploadService
 
 
 @dataclass(frozen=True)
@@ -24,5 +26,7 @@ class Services:
     keys: KeyService
     imagepipeline: ImagePipelineService
     signer: UrlSigner
+    uploads: UploadService
+    downloads: DownloadService
     # Serve without credentials (Settings.open_mode, loopback only).
     open_mode: bool = False

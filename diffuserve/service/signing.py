@@ -40,6 +40,10 @@ class UrlSigner:
         # Expiry rounded up to the hour, so a URL stays the same for a while (browser caches).
         raw = int((now or time.time()) + self.ttl_s)
         expires = raw - raw % 3600 + 3600
+        return self.sign_until(path, expires)
+
+    def sign_until(self, path: str, expires: int) -> str:
+        """A URL for `path` that expires at `expires` (unix seconds), for objects with a deadline of their own."""
         return f"{self.base_url}{path}?{urlencode({'expires': expires, 'sig': self._sig(path, expires)})}"
 
     def verify(self, path: str, expires: str | None, sig: str | None, *, now: float | None = None) -> bool:
@@ -59,3 +63,11 @@ def asset_content_path(asset_id: str) -> str:
 
 def preview_path(job_id: str, index: int) -> str:
     return f"/v1/jobs/{job_id}/previews/{index}"
+
+
+def upload_part_path(upload_id: str, number: int | str) -> str:
+    return f"/v1/uploads/{upload_id}/parts/{number}"
+
+
+def asset_rendition_path(asset_id: str, file_format: str) -> str:
+    return f"/v1/assets/{asset_id}/content/{file_format}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from diffuserve.storage import migrate
 
 logger = logging.getLogger(__name__)
+WAL_SWITCH_S = 30.0
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """SQLite answers "database is locked" at once, without its busy handler, when another process holds a
+    lock while this one switches the journal mode (processes starting together on a new file): retry a while."""
+    deadline = time.monotonic() + WAL_SWITCH_S
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -24,8 +40,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # The busy timeout first, so every later statement waits for a lock instead of failing; the switch to WAL
     # (kept in the file) only when needed, since it takes a lock of its own that other processes may hold.
     cursor.execute("PRAGMA busy_timeout=30000")
-    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -81,3 +81,27 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class UploadRow(Base):
+    __tablename__ = "uploads"
+    # The sweep of pending uploads past their deadline.
+    __table_args__ = (Index("ix_uploads_expiry", "status", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(128))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    parts_count: Mapped[int] = mapped_column(Integer)
+    # Part number (as a string) -> bytes received; the bytes are in the blob store under uploads/<id>/<n>.
+    parts_received: Mapped[dict[str, int]] = mapped_column(JSON)
+    asset_options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    asset_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    author_id: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

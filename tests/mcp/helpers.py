@@ -14,7 +14,12 @@ from mcp.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, ImageContent, TextContent
 
-from tests.service_helpers import open_png
+from tests.service_helpers import RunningService, open_png
+
+
+def api_url(service: RunningService) -> str:
+    """/mcp with the fifteen REST-shaped tools (the `scenario-api` toolset) instead of the task-level default."""
+    return f"{service.mcp_url}?toolsets=scenario-api"
 
 
 def basic(key: str, secret: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.mcp.helpers import ProgressLog, assert_preview_images, http_session, payload, text_of
+from tests.mcp.helpers import ProgressLog, api_url, assert_preview_images, http_session, payload, text_of
 from tests.service_helpers import RunningService, data_url, mask, picture
 
 TOOL = "post-generate-custom"
@@ -18,7 +18,7 @@ TINY = {"modelId": "tiny-sd15", "prompt": "a red fox", "width": 64, "height": 64
 
 def call(service: RunningService, headers: dict[str, str], arguments: dict[str, Any], **kwargs: Any) -> Any:
     async def run() -> Any:
-        async with http_session(service.mcp_url, headers) as client:
+        async with http_session(api_url(service), headers) as client:
             return await client.call_tool(TOOL, arguments, **kwargs)
 
     return anyio.run(run)
@@ -28,7 +28,7 @@ def test_the_tool_lists_every_input_with_modelid_and_prompt_required(
     mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
     async def run() -> Any:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             return {tool.name: tool for tool in (await client.list_tools()).tools}
 
     tool = anyio.run(run)[TOOL]

@@ -12,6 +12,7 @@ import pytest
 from diffuserve.engine.engine import Engine
 from tests.mcp.helpers import (
     ProgressLog,
+    api_url,
     assert_preview_images,
     basic,
     http_session,
@@ -45,7 +46,7 @@ def arguments_for(mode: str, image: str, mask_image: str, reference: str, **extr
 
 def call(service: RunningService, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> Any:
     async def run() -> Any:
-        async with http_session(service.mcp_url, headers) as client:
+        async with http_session(api_url(service), headers) as client:
             return await client.call_tool(tool, arguments)
 
     return anyio.run(run)
@@ -59,7 +60,7 @@ def test_each_generate_tool_waits_and_returns_previews_urls_and_progress(
     args = arguments_for(mode, data_url(picture()), data_url(mask()), data_url(picture(seed=3)), numSamples=2)
 
     async def run() -> Any:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             return await client.call_tool(f"post-{mode}-inferences", args, progress_callback=progress)
 
     result = anyio.run(run)
@@ -82,7 +83,7 @@ def test_wait_zero_returns_the_queued_job_and_get_job_id_waits_for_the_images(
     progress = ProgressLog()
 
     async def run() -> tuple[Any, Any]:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             queued = await client.call_tool("post-txt2img-inferences", {**TINY, "waitSeconds": 0})
             job_id = payload(queued)["job"]["jobId"]
             done = await client.call_tool(
@@ -103,7 +104,7 @@ def test_a_job_is_canceled_through_the_tool_and_a_second_cancel_is_a_tool_error(
     mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
     async def run() -> tuple[Any, Any, Any]:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             started = await client.call_tool(
                 "post-txt2img-inferences", {**TINY, "numInferenceSteps": 150, "numSamples": 8, "waitSeconds": 0}
             )
@@ -168,7 +169,7 @@ def test_dry_run_prices_the_request_and_creates_nothing(
 
 def test_upload_then_read_list_and_look_at_the_asset(mcp_service: RunningService, mcp_headers: dict[str, str]) -> None:
     async def run() -> tuple[Any, Any, Any, Any]:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             stored = await client.call_tool("post-asset", {"name": "sketch.png", "image": data_url(picture(96))})
             asset_id = payload(stored)["asset"]["id"]
             one = await client.call_tool("get-assets-by-asset-id", {"assetId": asset_id})
@@ -188,7 +189,7 @@ def test_upload_then_read_list_and_look_at_the_asset(mcp_service: RunningService
 
 def test_models_and_jobs_can_be_read(mcp_service: RunningService, mcp_headers: dict[str, str]) -> None:
     async def run() -> tuple[Any, Any, Any]:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             models = await client.call_tool("get-models", {})
             model = await client.call_tool("get-models-by-model-id", {"modelId": "tiny-sd15"})
             jobs = await client.call_tool("get-jobs", {"pageSize": 5})
@@ -245,7 +246,7 @@ def test_scenarios_deprecated_and_flux_argument_names_are_accepted(
     mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
     async def run() -> list[Any]:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             image = payload(await client.call_tool("post-asset", {"name": "i.png", "image": data_url(picture())}))
             ref = payload(await client.call_tool("post-asset", {"name": "r.png", "image": data_url(picture(seed=3))}))
             holes = payload(await client.call_tool("post-asset", {"name": "m.png", "image": data_url(mask())}))

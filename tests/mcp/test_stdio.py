@@ -21,7 +21,8 @@ from tests.service_helpers import mask, picture
 REPO = Path(__file__).resolve().parents[2]
 
 
-def stdio_server(data_dir: Path, demo_root: Path) -> StdioServerParameters:
+def stdio_server(data_dir: Path, demo_root: Path, toolsets: str | None = "scenario-api") -> StdioServerParameters:
+    """`diffuserve mcp` with its own data folder; toolsets=None: the default toolset."""
     env = {
         "DIFFUSERVE_DATA_DIR": str(data_dir),
         "DIFFUSERVE_DEMO_MODELS_DIR": str(demo_root),
@@ -30,7 +31,8 @@ def stdio_server(data_dir: Path, demo_root: Path) -> StdioServerParameters:
     for name in ("HF_HOME", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TMPDIR"):
         if name in os.environ:
             env[name] = os.environ[name]
-    return StdioServerParameters(command=sys.executable, args=["-m", "diffuserve.cli", "mcp"], env=env, cwd=REPO)
+    args = ["-m", "diffuserve.cli", "mcp", *(["--toolsets", toolsets] if toolsets else [])]
+    return StdioServerParameters(command=sys.executable, args=args, env=env, cwd=REPO)
 
 
 def test_stdio_server_lists_tools_generates_every_mode_from_local_files_and_reports_errors(

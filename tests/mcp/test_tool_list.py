@@ -11,7 +11,7 @@ import pytest
 from mcp_types import Tool
 
 from diffuserve.catalog.schedulers import SCHEDULER_NAMES
-from tests.mcp.helpers import http_session
+from tests.mcp.helpers import api_url, http_session
 from tests.service_helpers import RunningService
 
 TOOL_NAMES = {
@@ -51,7 +51,7 @@ REQUIRED = {
 @pytest.fixture(scope="module")
 def tools(mcp_service: RunningService, mcp_headers: dict[str, str]) -> dict[str, Tool]:
     async def run() -> list[Tool]:
-        async with http_session(mcp_service.mcp_url, mcp_headers) as client:
+        async with http_session(api_url(mcp_service), mcp_headers) as client:
             return (await client.list_tools()).tools
 
     return {tool.name: tool for tool in anyio.run(run)}

@@ -26,9 +26,10 @@ from diffuserve.storage.tables import Base
 from diffuserve.storage.timeutil import utcnow
 from tests.storage.databases import BACKENDS, database_url
 
-# What revision 0002 added to the schema `create_all` made before migrations existed.
+# What revisions 0002 and 0003 added to the schema `create_all` made before migrations existed.
 NEW_COLUMNS = ("lease_owner", "lease_expires_at")
 NEW_INDEX = "ix_jobs_queue"
+NEW_TABLES = ("uploads",)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -67,9 +68,11 @@ def _schema(engine: Engine) -> dict[str, Any]:
 
 
 def _make_pre_alembic(engine: Engine) -> None:
-    """A database as diffuserve made it before migrations: `create_all`, without what revision 0002 adds."""
+    """A database as diffuserve made it before migrations: `create_all`, without what revisions 0002-0003 add."""
     Base.metadata.create_all(engine)
     with engine.begin() as connection:
+        for table in NEW_TABLES:
+            connection.execute(text(f"DROP TABLE {table}"))
         connection.execute(text(f"DROP INDEX {NEW_INDEX}"))
         for column in NEW_COLUMNS:
             connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
@@ -80,7 +83,7 @@ def test_a_new_database_is_created_at_head_matching_the_tables_in_code(url: str,
     done = db.upgrade()
     assert (done.before, done.after, done.stamped) == (None, migrate.head(), False)
     assert done.describe() == f"created the schema at revision {migrate.head()}"
-    assert set(inspect(engine).get_table_names()) == {"jobs", "assets", "api_keys", "alembic_version"}
+    assert set(inspect(engine).get_table_names()) == {"jobs", "assets", "api_keys", "uploads", "alembic_version"}
     for table in Base.metadata.sorted_tables:
         assert [c["name"] for c in inspect(engine).get_columns(table.name)] == [c.name for c in table.columns]
     assert _differences(engine) == []
@@ -117,6 +120,8 @@ def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_its_row
     keys.insert(ApiKeyRecord(key_id="key_1", salt=b"s", secret_hash=b"h", created_at=utcnow()))
     db.close()
     with engine.begin() as connection:  # back to the old schema, rows kept
+        for table in NEW_TABLES:
+            connection.execute(text(f"DROP TABLE {table}"))
         connection.execute(text(f"DROP INDEX {NEW_INDEX}"))
         for column in NEW_COLUMNS:
             connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))

@@ -1,0 +1,365 @@
+"""Scenario's multipart uploads (POST /v1/uploads): create, send parts to signed URLs, complete -> an asset.
+
+The flow, as Scenario's SDK and docs describe it: `create` declares the file (fileName, contentType, fileSize,
+kind, parts) and answers the upload with one URL per part; the client PUTs each part's bytes to its URL (no
+credentials: the URL is signed and expires with the upload); `action: complete` assembles the parts in order,
+checks the file and makes it an asset (`entityId`). Completion runs at once, so the answer already says
+`imported` (or `failed`, with `errorMessage`, when the file is not a PNG, JPEG or WebP image).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from diffuserve.errors import Conflict, InvalidRequest, NotFound
+from diffuserve.service import coerce
+from diffuserve.service.inference import OWNER_ID
+from diffuserve.service.keys import LOCAL_AUTHOR
+from diffuserve.service.signing import UrlSigner, upload_part_path
+from diffuserve.storage.asset_store import AssetStore, NewAsset, decode_image
+from diffuserve.storage.ids import new_id
+from diffuserve.storage.timeutil import iso, utcnow
+from diffuserve.storage.upload_repository import UploadRecord, UploadRepository, UploadStatus
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 64 * 1024 * 1024  # the same cap as one request body (api/limits.py)
+MAX_PARTS = 100
+# The content types a client may declare (image/jpg is a common misspelling) and the formats the file may be;
+# the asset's mimeType is the format the bytes turn out to have.
+CONTENT_TYPES = {
+    "image/png": "image/png",
+    "image/jpeg": "image/jpeg",
+    "image/jpg": "image/jpeg",
+    "image/webp": "image/webp",
+}
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+KINDS = ("image", "asset")  # the kinds that produce an image asset; Scenario's other kinds need other media
+UNSUPPORTED_SOURCES = ("url", "civitaiModelUrl", "huggingFaceModelName")
+EXPIRED_ERROR = "the upload expired before it was completed"
+SWEEP_LIMIT = 20  # expired uploads cleaned up per create call
+
+T = TypeVar("T")
+
+
+def part_key(upload_id: str, number: int) -> str:
+    return f"uploads/{upload_id}/{number}"
+
+
+class UploadService:
+    def __init__(self, *, uploads: UploadRepository, assets: AssetStore, signer: UrlSigner) -> None:
+        self.uploads = uploads
+        self.assets = assets
+        self.blobs = assets.blobs
+        self.signer = signer
+
+    # -- the wire --
+
+    def _wire(self, upload: UploadRecord) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "id": upload.id,
+            "authorId": upload.author_id,
+            "ownerId": upload.owner_id,
+            "createdAt": iso(upload.created_at),
+            "updatedAt": iso(upload.updated_at),
+            "fileName": upload.file_name,
+            "originalFileName": upload.file_name,
+            "kind": upload.kind,
+            "source": "multipart",
+            "status": upload.status.value,
+            "contentType": upload.content_type,
+            "fileSize": upload.file_size,
+            "partsCount": upload.parts_count,
+        }
+        if upload.asset_options:
+            wire["assetOptions"] = dict(upload.asset_options)
+        if upload.status is UploadStatus.PENDING:
+            expires = int(upload.expires_at.timestamp())
+            wire["parts"] = [
+                {
+                    "number": n,
+                    "url": self.signer.sign_until(upload_part_path(upload.id, n), expires),
+                    "expires": iso(upload.expires_at),
+                }
+                for n in range(1, upload.parts_count + 1)
+            ]
+        if upload.asset_id is not None:
+            wire["entityId"] = upload.asset_id
+        if upload.error is not None:
+            wire["errorMessage"] = upload.error
+        return {"upload": wire}
+
+    # -- create --
+
+    def create(
+        self, body: Mapping[str, Any], *, author_id: str | None = None, dry_run: bool = False
+    ) -> tuple[int, dict[str, Any]]:
+        """Body of POST /uploads -> (200, {"upload"}) with the part URLs, or (269, {"creativeUnitsCost": 0})."""
+        if not isinstance(body, Mapping):
+            raise InvalidRequest("the request body must be a JSON object", field="body")
+        for name in UNSUPPORTED_SOURCES:
+            if body.get(name) is not None:
+                raise InvalidRequest(
+                    f"{name} is not supported here: send the file itself as a multipart upload "
+                    "(fileName, contentType, fileSize, kind, parts)",
+                    field=name,
+                    reason="unsupported_upload_source",
+                )
+        kind = _required(coerce.as_str(body, "kind"), "kind")
+        if kind not in KINDS:
+            raise InvalidRequest(
+                f"kind {kind!r} is not supported here; uploads become image assets: kind must be image or asset",
+                field="kind",
+                reason="unsupported_kind",
+            )
+        file_name = _required(coerce.as_str(body, "fileName"), "fileName")
+        declared = _required(coerce.as_str(body, "contentType"), "contentType")
+        content_type = CONTENT_TYPES.get(declared.split(";")[0].strip().lower())
+        if content_type is None:
+            raise InvalidRequest(
+                f"contentType {declared!r} is not supported; use image/png, image/jpeg or image/webp",
+                field="contentType",
+                reason="unsupported_content_type",
+            )
+        file_size = _required(coerce.as_int(body, "fileSize"), "fileSize")
+        if not 1 <= file_size <= MAX_FILE_BYTES:
+            raise InvalidRequest(
+                f"fileSize must be 1 to {MAX_FILE_BYTES} bytes, got {file_size}",
+                field="fileSize",
+                reason="file_too_large" if file_size > MAX_FILE_BYTES else "invalid_request",
+            )
+        parts = _required(coerce.as_int(body, "parts"), "parts")
+        if not 1 <= parts <= min(MAX_PARTS, file_size):
+            raise InvalidRequest(
+                f"parts must be 1 to {min(MAX_PARTS, file_size)} (at most {MAX_PARTS}, and no more than "
+                f"fileSize), got {parts}",
+                field="parts",
+            )
+        options = self._asset_options(body.get("assetOptions"))
+        if dry_run:
+            return 269, {"creativeUnitsCost": 0}
+        self.sweep_expired()
+        now = utcnow().replace(microsecond=0)
+        upload = UploadRecord(
+            id=new_id("upload_", 22),
+            status=UploadStatus.PENDING,
+            kind=kind,
+            file_name=file_name,
+            content_type=content_type,
+            file_size=file_size,
+            parts_count=parts,
+            created_at=now,
+            updated_at=now,
+            expires_at=now + timedelta(seconds=self.signer.ttl_s),
+            author_id=author_id or LOCAL_AUTHOR,
+            owner_id=OWNER_ID,
+            asset_options=options,
+        )
+        self.uploads.insert(upload)
+        logger.info("upload created upload_id=%s size=%d parts=%d", upload.id, file_size, parts)
+        return 200, self._wire(upload)
+
+    def _asset_options(self, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise InvalidRequest("assetOptions must be a JSON object", field="assetOptions")
+        named = {f"assetOptions.{k}": v for k, v in value.items()}  # errors name the field in full
+        options: dict[str, Any] = {}
+        if value.get("hide") is not None:
+            options["hide"] = coerce.as_bool(named, "assetOptions.hide")
+        parent_id = coerce.as_str(named, "assetOptions.parentId")
+        if parent_id:
+            self.assets.get(parent_id)  # NotFound for an unknown parent, as POST /assets
+            options["parentId"] = parent_id
+        collections = coerce.as_str_list(named, "assetOptions.collectionIds")
+        if collections is not None:
+            options["collectionIds"] = collections  # echoed; diffuserve keeps no collections
+        return options
+
+    # -- read --
+
+    def get(self, upload_id: str) -> dict[str, Any]:
+        return self._wire(self._current(upload_id))
+
+    def _current(self, upload_id: str, *, now: datetime | None = None) -> UploadRecord:
+        """The upload, failed first when it is pending past its deadline."""
+        upload = self.uploads.get(upload_id)
+        if upload.status is UploadStatus.PENDING and upload.expires_at <= (now or utcnow()):
+            with contextlib.suppress(Conflict):  # completed or failed meanwhile: as it is now
+                self._fail(upload, EXPIRED_ERROR, expected=UploadStatus.PENDING)
+            upload = self.uploads.get(upload_id)
+        return upload
+
+    # -- parts --
+
+    def put_part(self, upload_id: str, number: int, data: bytes) -> str:
+        """Stores part `number` of a pending upload (sending a part again replaces it); returns its ETag."""
+        upload = self._current(upload_id)
+        if upload.status is not UploadStatus.PENDING:
+            raise Conflict(
+                f"upload {upload_id!r} is {upload.status.value}; parts are taken only while it is pending",
+                reason="upload_not_pending",
+            )
+        if not 1 <= number <= upload.parts_count:
+            raise InvalidRequest(
+                f"part {number} does not exist: upload {upload_id!r} has parts 1 to {upload.parts_count}",
+                field="partNumber",
+            )
+        if not data:
+            raise InvalidRequest(f"part {number} is empty", field="body", reason="empty_part")
+        others = sum(size for n, size in upload.parts_received.items() if n != number)
+        if others + len(data) > upload.file_size:
+            raise InvalidRequest(
+                f"the parts would hold {others + len(data)} bytes, more than the declared fileSize of "
+                f"{upload.file_size}",
+                field="fileSize",
+                reason="upload_too_large",
+            )
+        key = part_key(upload_id, number)
+        self.blobs.put(key, data)
+        try:
+            self.uploads.record_part(upload_id, number, len(data))
+        except (InvalidRequest, Conflict):
+            self.blobs.delete(key)
+            raise
+        return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
+
+    # -- actions --
+
+    def action(self, upload_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Body of POST /uploads/{id}/action: `{"action": "complete"}`, the one action Scenario has."""
+        if not isinstance(body, Mapping):
+            raise InvalidRequest("the request body must be a JSON object", field="body")
+        action = coerce.as_str(body, "action")
+        if action != "complete":
+            raise InvalidRequest(f"action must be 'complete', got {action!r}", field="action")
+        return self.complete(upload_id)
+
+    def complete(self, upload_id: str) -> dict[str, Any]:
+        """Assembles the parts, checks the image and stores it as an asset; the upload says `imported` and
+        names the asset in `entityId`. Completing an imported upload again answers it as it is."""
+        upload = self._current(upload_id)
+        if upload.status is UploadStatus.IMPORTED:
+            return self._wire(upload)
+        if upload.status is not UploadStatus.PENDING:
+            detail = f": {upload.error}" if upload.error else ""
+            raise Conflict(f"upload {upload_id!r} is {upload.status.value}{detail}", reason="upload_not_pending")
+        self._check_parts(upload)
+        if not self.uploads.claim(upload_id):
+            raise Conflict(f"upload {upload_id!r} is being completed already", reason="upload_not_pending")
+        try:
+            data = self._assemble(upload)
+            asset_id = self._import(upload, data)
+        except InvalidRequest as exc:
+            if exc.reason == "missing_parts":
+                self.uploads.finish(upload_id, UploadStatus.PENDING, expected=UploadStatus.VALIDATING)
+            else:
+                self._fail(upload, exc.message, expected=UploadStatus.VALIDATING)
+            raise
+        except BaseException:
+            # Nothing was decided (the database or blob store failed): the client may complete again.
+            self.uploads.finish(upload_id, UploadStatus.PENDING, expected=UploadStatus.VALIDATING)
+            raise
+        done = self.uploads.finish(
+            upload_id, UploadStatus.IMPORTED, asset_id=asset_id, expected=UploadStatus.VALIDATING
+        )
+        self._delete_parts(done)
+        logger.info("upload imported upload_id=%s asset_id=%s", upload_id, asset_id)
+        return self._wire(done)
+
+    def _check_parts(self, upload: UploadRecord) -> None:
+        """Missing parts or a size other than the declared one: a 400 that leaves the upload pending."""
+        missing = upload.missing_parts()
+        if missing:
+            shown = ", ".join(str(n) for n in missing[:10]) + (", ..." if len(missing) > 10 else "")
+            raise InvalidRequest(
+                f"upload {upload.id!r} is missing part(s) {shown} of {upload.parts_count}; send them, then complete",
+                field="parts",
+                reason="missing_parts",
+            )
+        if upload.bytes_received != upload.file_size:
+            raise InvalidRequest(
+                f"the parts hold {upload.bytes_received} bytes, not the declared fileSize of {upload.file_size}",
+                field="fileSize",
+                reason="size_mismatch",
+            )
+
+    def _assemble(self, upload: UploadRecord) -> bytes:
+        chunks = []
+        for n in range(1, upload.parts_count + 1):
+            try:
+                chunks.append(self.blobs.get(part_key(upload.id, n)))
+            except NotFound:
+                raise InvalidRequest(
+                    f"part {n} of upload {upload.id!r} is gone; send it again, then complete",
+                    field="parts",
+                    reason="missing_parts",
+                ) from None
+        return b"".join(chunks)
+
+    def _import(self, upload: UploadRecord, data: bytes) -> str:
+        """The assembled file as an image asset; InvalidRequest when it is not a PNG, JPEG or WebP image."""
+        try:
+            image = decode_image(data, field_name="file")
+        except InvalidRequest as exc:
+            if exc.reason != "invalid_image":
+                raise
+            raise InvalidRequest(
+                "the uploaded file is not a readable PNG, JPEG or WebP image", field="file", reason="invalid_image"
+            ) from exc
+        if image.format not in IMAGE_FORMATS:
+            raise InvalidRequest(
+                f"the uploaded file is a {image.format} image; uploads take PNG, JPEG or WebP",
+                field="file",
+                reason="unsupported_image_type",
+            )
+        options = upload.asset_options
+        record = self.assets.create(
+            data,
+            NewAsset(
+                name=upload.file_name,
+                source="uploaded",
+                asset_type="uploaded",
+                author_id=upload.author_id,
+                owner_id=upload.owner_id,
+                hidden=bool(options.get("hide", False)),
+                parent_id=options.get("parentId"),
+                metadata={"name": upload.file_name},
+            ),
+            image=image,
+        )
+        return record.id
+
+    # -- clean-up --
+
+    def _fail(self, upload: UploadRecord, error: str, *, expected: UploadStatus) -> None:
+        failed = self.uploads.finish(upload.id, UploadStatus.FAILED, error=error, expected=expected)
+        self._delete_parts(failed)
+        logger.info("upload failed upload_id=%s error=%s", upload.id, error)
+
+    def _delete_parts(self, upload: UploadRecord) -> None:
+        for n in range(1, upload.parts_count + 1):
+            self.blobs.delete(part_key(upload.id, n))
+
+    def sweep_expired(self, *, now: datetime | None = None) -> int:
+        """Fails pending uploads past their deadline and deletes their parts (a few per call); how many."""
+        expired = self.uploads.fail_expired(now or utcnow(), limit=SWEEP_LIMIT, error=EXPIRED_ERROR)
+        for upload in expired:
+            self._delete_parts(upload)
+        return len(expired)
+
+
+def _required(value: T | None, name: str) -> T:
+    if value is None or value == "":
+        raise InvalidRequest(
+            f"{name} is required for a multipart upload (fileName, contentType, fileSize, kind, parts)",
+            field=name,
+            reason="missing_field",
+        )
+    return value

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from diffuserve.errors import DiffuserveError, InvalidRequest
 from diffuserve.mcp.context import McpContext, ToolCall
+from diffuserve.mcp.json_schema import input_schema
 from diffuserve.mcp.results import error_result
-from diffuserve.mcp.schemas import input_schema
 
 logger = logging.getLogger(__name__)
 

@@ -82,7 +82,7 @@ class JobRunner:
                 logger.warning("could not record job_id=%s status=%s, retrying error=%s", job_id, status, exc)
                 time.sleep(min(5.0, 0.1 * 2**attempt))
         if record is not None:
-            self.publish(JobEvent(record.id, record.status, record.progress))
+            self.announce(record)
         return record
 
     def _note(self, job_id: str, status: JobStatus, **kwargs: Any) -> None:
@@ -93,10 +93,10 @@ class JobRunner:
             logger.warning("progress not recorded job_id=%s error=%s", job_id, exc)
             return
         if record is not None:
-            self.publish(JobEvent(record.id, record.status, record.progress))
+            self.announce(record)
 
     def announce(self, job: JobRecord) -> None:
-        """Tells the listeners that a claimed job left the queue."""
+        """Tells the listeners a job's new state (status, progress) once it is recorded."""
         self.publish(JobEvent(job.id, job.status, job.progress))
 
     def run(self, controls: list[RunControl]) -> None:
@@ -144,7 +144,7 @@ class JobRunner:
             job_id, JobStatus.FAILURE, output={"error": message}, error=message, expect=UNFINISHED
         )
         if failed is not None:
-            self.publish(JobEvent(failed.id, failed.status, failed.progress))
+            self.announce(failed)
             logger.error("job failed before it ran job_id=%s error=%s", job_id, message)
 
     def _request(self, job: JobRecord) -> GenerationRequest:

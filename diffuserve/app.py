@@ -24,12 +24,14 @@ from diffuserve.api import (
     routes_health,
     routes_imagepipeline,
     routes_jobs,
+    routes_keys,
     routes_models,
     routes_uploads,
     routes_web,
 )
 from diffuserve.api.errors import install_error_handlers
 from diffuserve.api.limits import MAX_BODY_BYTES, BodySizeLimit
+from diffuserve.api.openapi import install_openapi
 from diffuserve.catalog.registry import Registry
 from diffuserve.config import Settings
 from diffuserve.errors import Conflict
@@ -50,6 +52,7 @@ from diffuserve.service.jobs import JobService
 from diffuserve.service.keys import KeyService, is_loopback, loopback_hosts
 from diffuserve.service.metrics import ApiMetrics
 from diffuserve.service.models import ModelService
+from diffuserve.service.quotas import Limits
 from diffuserve.service.services import Services
 from diffuserve.service.signing import UrlSigner, load_or_create_secret
 from diffuserve.service.uploads import UploadService
@@ -249,6 +252,13 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         queue=queue,
         signer=signer,
         strict_fields=settings.strict_fields,
+        limits=Limits(
+            max_work_per_request=settings.max_work_per_request,
+            max_prompt_chars=settings.max_prompt_chars,
+            project_max_active_jobs=settings.project_max_active_jobs,
+            project_max_work_per_hour=settings.project_max_work_per_hour,
+            max_queued_jobs=settings.max_queued_jobs,
+        ),
     )
     services = Services(
         inference=inference,
@@ -349,8 +359,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         routes_imagepipeline,
         routes_web,
         routes_health,
+        routes_keys,
     )
     for module in modules:
         app.include_router(module.router)
+    install_openapi(app)
     mcp_endpoint = mount_mcp(app, settings)
     return app

@@ -16,6 +16,7 @@ from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, Mo
 from diffuserve.catalog.schedulers import SCHEDULER_NAMES
 from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.cli_db import add_db_commands
+from diffuserve.cli_keys import add_key_commands
 from diffuserve.cli_serve import add_serve_commands
 from diffuserve.cli_worker import add_worker_command
 from diffuserve.config import Settings
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_models(sub)
     add_serve_commands(sub)
+    add_key_commands(sub)
     add_mcp_command(sub)
     add_db_commands(sub)
     add_worker_command(sub)

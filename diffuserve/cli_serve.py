@@ -1,9 +1,8 @@
-"""`diffuserve serve` and `diffuserve keys create`: the subcommands of the service front end."""
+"""`diffuserve serve`: the HTTP service front end."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import webbrowser
@@ -33,26 +32,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keys_create(args: argparse.Namespace) -> int:
-    from diffuserve.app import open_database
-    from diffuserve.service.keys import KeyService
-    from diffuserve.storage.key_repository import KeyRepository
-
-    settings = Settings.from_cli(args)
-    db = open_database(settings)
-    try:
-        key = KeyService(KeyRepository(db)).create()
-    finally:
-        db.close()
-    if args.json:
-        print(json.dumps({"key": key.key, "secret": key.secret}))
-    else:
-        print(f"key:    {key.key}\nsecret: {key.secret}\n(the secret is shown once; only its hash is stored)")
-    return 0
-
-
 def add_serve_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `serve` and `keys` to the main parser's subcommands."""
+    """Adds `serve` to the main parser's subcommands."""
     keep = argparse.SUPPRESS  # do not overwrite the main parser's --data-dir when not given here
     p = sub.add_parser("serve", help="run the HTTP service (REST API, imagepipeline API, worker)")
     p.add_argument("--host", default=keep, help="listen address (default 127.0.0.1)")
@@ -66,10 +47,3 @@ def add_serve_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="serve without API keys (loopback host and clients only)",
     )
     p.set_defaults(func=cmd_serve)
-
-    k = sub.add_parser("keys", help="manage API keys")
-    ksub = k.add_subparsers(dest="keys_command", required=True)
-    c = ksub.add_parser("create", help="create an API key and print it with its secret (shown once)")
-    c.add_argument("--json", action="store_true", help='print {"key", "secret"} as JSON')
-    c.add_argument("--data-dir", default=keep, help="data folder")
-    c.set_defaults(func=cmd_keys_create)

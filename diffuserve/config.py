@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     strict_fields: bool = False
     # Serve without API keys; only allowed while the server listens on a loopback address.
     open_mode: bool = False
+
+    # Limits (0 = none). The work of a request is images x width x height x steps run, in megapixel-steps: 4 SDXL
+    # images at 1024x1024 and 30 steps are 126; the default budget admits 4 at 2048x2048 and 50 steps (839).
+    max_work_per_request: float = Field(default=1000.0, ge=0)
+    # Characters of a prompt / negative prompt. CLIP reads 77 tokens (about 300 characters) and T5 (Flux) 512
+    # (about 2,000); the rest is never seen by the model, so longer text only costs memory and storage.
+    max_prompt_chars: int = Field(default=4000, ge=1)
+    # Per project: jobs queued or running at once (HTTP 429 beyond), and work submitted per rolling hour (429
+    # with Retry-After when the hour's budget is spent).
+    project_max_active_jobs: int = Field(default=100, ge=0)
+    project_max_work_per_hour: float = Field(default=100_000.0, ge=0)
+    # Whole queue: above this many queued jobs new ones are refused with 503 and Retry-After (0 = no bound).
+    max_queued_jobs: int = Field(default=1000, ge=0)
     # MCP toolsets of a connection that names none (`/mcp?toolsets=...`, `diffuserve mcp --toolsets ...`),
     # comma-separated: default (Scenario's hosted task-level tools), scenario-api (the REST-shaped tools), full.
     mcp_toolsets: str = "default"

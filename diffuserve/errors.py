@@ -4,6 +4,8 @@ DiffuserveError
 ├── InvalidRequest      a request broke a rule; `reason` is a short code, `message` says what is allowed
 ├── NotFound            an id (model, asset, job) that does not exist
 ├── Unauthorized        missing or wrong credentials
+├── Forbidden           the key may not do this (a read-only key writing, a member managing keys)
+├── RateLimited         over a quota or a rate for now; `retry_after_s` says when to come back
 ├── Conflict            the action does not fit the object's state (e.g. cancelling a finished job)
 ├── ModelLoadError      a registered model's files are missing or not what was expected
 ├── ConfigError         a setting is malformed or names a service that cannot be used
@@ -48,6 +50,22 @@ class Unauthorized(DiffuserveError):
     reason = "unauthorized"
 
 
+class Forbidden(DiffuserveError):
+    """The caller is known but its role does not allow the action."""
+
+    reason = "forbidden"
+
+
+class RateLimited(DiffuserveError):
+    """Over a quota or rate limit; nothing was done. Retry after `retry_after_s` seconds."""
+
+    reason = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s
+
+
 class Conflict(DiffuserveError):
     """The action does not fit the object's current state."""
 
@@ -78,6 +96,11 @@ class ConfigError(DiffuserveError):
 
 
 class Unavailable(DiffuserveError):
-    """A service the request needs cannot be reached right now; nothing was lost, the client may retry."""
+    """A service the request needs cannot be reached right now, or the queue is full; nothing was lost, the client
+    may retry (after `retry_after_s` when given)."""
 
     reason = "unavailable"
+
+    def __init__(self, message: str, *, reason: str | None = None, retry_after_s: float | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s

@@ -24,10 +24,11 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def authenticate(request: Request, services: ServicesDep) -> str:
-    """The author id of the caller (the API key id, or "local" in open mode); Unauthorized otherwise."""
+def authenticate(request: Request, services: ServicesDep) -> keys.Caller:
+    """The caller: its API key, project and role (the default project's admin in open mode); Unauthorized
+    otherwise."""
     client = request.client.host if request.client else None
     return keys.authenticate(services.keys, request.headers, client, open_mode=services.open_mode)
 
 
-AuthorDep = Annotated[str, Depends(authenticate)]
+CallerDep = Annotated[keys.Caller, Depends(authenticate)]

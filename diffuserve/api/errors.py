@@ -1,6 +1,7 @@
 """The one place where errors become HTTP responses: {"reason", "message"} bodies, never a 500 for bad input.
 
-InvalidRequest -> 400   Unauthorized -> 401   NotFound -> 404   Conflict, GenerationCanceled -> 409
+InvalidRequest -> 400   Unauthorized -> 401   Forbidden -> 403   NotFound -> 404   Conflict, GenerationCanceled -> 409
+RateLimited -> 429 with Retry-After
 ModelLoadError, ConfigError -> 500 (the server's files or settings are wrong, not the request)
 Unavailable, and a database that cannot be reached -> 503 with Retry-After (nothing was lost; retry)
 FastAPI's RequestValidationError (bad JSON, wrong types) -> 400 naming the field
@@ -9,7 +10,7 @@ FastAPI's RequestValidationError (bad JSON, wrong types) -> 400 naming the field
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,19 +23,24 @@ from diffuserve.errors import (
     ConfigError,
     Conflict,
     DiffuserveError,
+    Forbidden,
     GenerationCanceled,
     InvalidRequest,
     ModelLoadError,
     NotFound,
+    RateLimited,
     Unauthorized,
     Unavailable,
 )
+from diffuserve.service.wire_types import describe
 
 logger = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: tuple[tuple[type[DiffuserveError], int], ...] = (
     (InvalidRequest, 400),
     (Unauthorized, 401),
+    (Forbidden, 403),
+    (RateLimited, 429),
     (NotFound, 404),
     (Conflict, 409),
     (GenerationCanceled, 409),
@@ -56,8 +62,9 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DiffuserveError)
     status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
     headers = {"WWW-Authenticate": 'Basic realm="diffuserve"'} if status == 401 else None
-    if status == 503:
-        headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if status in (429, 503):
+        wait = getattr(exc, "retry_after_s", None) or RETRY_AFTER_S
+        headers = {"Retry-After": str(max(1, math.ceil(wait)))}
     if status >= 500:
         logger.error("request failed path=%s reason=%s message=%s", request.url.path, exc.reason, exc.message)
     return JSONResponse(
@@ -73,23 +80,16 @@ def _database(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _location(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
-
-
 def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    """A body or parameter FastAPI could not read, worded as the service words it (wire_types.describe)."""
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
-    field = _location(first.get("loc", ("body",)))
-    if first.get("type") == "json_invalid":
-        field, message = "body", "the body is not valid JSON"
-    elif first.get("type") in ("dict_type", "model_attributes_type"):
-        message = f"{field} must be a JSON object"
-    else:
-        message = f"{field}: {first.get('msg', 'invalid value')}"
-    return JSONResponse(error_body("invalid_request", message, field), status_code=400)
+    error = (
+        describe(errors[0], skip=("body", "query", "path", "header"))
+        if errors
+        else InvalidRequest("invalid request", field="body")
+    )
+    return JSONResponse(error_body(error.reason, error.message, error.field), status_code=400)
 
 
 def _http(_request: Request, exc: Exception) -> JSONResponse:

@@ -7,24 +7,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
-from diffuserve.api.deps import AuthorDep, ServicesDep
+from diffuserve.api.deps import CallerDep, ServicesDep
 from diffuserve.api.schemas import AssetCreate, AssetsDelete, body_schema
 from diffuserve.errors import NotFound
 from diffuserve.service.coerce import query_flag
+from diffuserve.service.response_schemas import AssetList, AssetResponse, documented
 from diffuserve.service.signing import asset_content_path
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
 
-@router.post("", openapi_extra=body_schema(AssetCreate))
-def post_asset(body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep) -> dict[str, Any]:
-    return services.assets.upload(body, author_id=author)
+@router.post("", openapi_extra=body_schema(AssetCreate), response_model=None, responses=documented(AssetResponse))
+def post_asset(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.assets.upload(body, caller=caller)
 
 
-@router.get("")
+@router.get("", response_model=None, responses=documented(AssetList))
 def list_assets(
     services: ServicesDep,
-    _author: AuthorDep,
+    caller: CallerDep,
     inferenceId: str | None = None,
     modelId: str | None = None,
     parentAssetId: str | None = None,
@@ -46,6 +47,7 @@ def list_assets(
     originalAssets: str | None = None,
 ) -> dict[str, Any]:
     return services.assets.list(
+        caller=caller,
         inferenceId=inferenceId,
         modelId=modelId,
         parentAssetId=parentAssetId,
@@ -68,15 +70,15 @@ def list_assets(
 
 
 @router.delete("", openapi_extra=body_schema(AssetsDelete))
-def delete_assets(body: Annotated[dict[str, Any], Body()], services: ServicesDep, _author: AuthorDep) -> dict[str, Any]:
-    return services.assets.delete(body.get("assetIds"))  # type: ignore[arg-type]
+def delete_assets(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.assets.delete(body.get("assetIds"), caller=caller)  # type: ignore[arg-type]
 
 
-@router.get("/{assetId}")
+@router.get("/{assetId}", response_model=None, responses=documented(AssetResponse))
 def get_asset(
-    assetId: str, services: ServicesDep, _author: AuthorDep, originalAssets: str | None = None
+    assetId: str, services: ServicesDep, caller: CallerDep, originalAssets: str | None = None
 ) -> dict[str, Any]:
-    return services.assets.get(assetId, original_assets=query_flag(originalAssets))
+    return services.assets.get(assetId, original_assets=query_flag(originalAssets), caller=caller)
 
 
 @router.get("/{assetId}/content", tags=["content"])

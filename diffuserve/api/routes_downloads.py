@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
-from diffuserve.api.deps import AuthorDep, ServicesDep
+from diffuserve.api.deps import CallerDep, ServicesDep
 from diffuserve.api.schemas_uploads import DownloadRequest
 from diffuserve.errors import NotFound
 from diffuserve.service.signing import asset_rendition_path
@@ -22,11 +22,11 @@ router = APIRouter(prefix="/v1/assets", tags=["assets"])
 def download_asset(
     assetId: str,
     services: ServicesDep,
-    _author: AuthorDep,
+    caller: CallerDep,
     body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> dict[str, Any]:
     """`{url, mimeType}`: a signed URL to the original file, or to the image in `targetFormat`."""
-    return services.downloads.request(assetId, body)
+    return services.downloads.request(assetId, body, caller=caller)
 
 
 @router.get("/{assetId}/content/{fileFormat}", tags=["content"])

@@ -1,19 +1,18 @@
 """POST /v1/generate/{mode}: the six generation endpoints; POST /v1/generate/custom/{modelId}: any of them by the
 model's inputs."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
-from diffuserve.api.deps import AuthorDep, ServicesDep
-from diffuserve.api.schemas import BODY_BY_MODE, body_schema
+from diffuserve.api.deps import CallerDep, ServicesDep
 from diffuserve.catalog.types import Mode
 from diffuserve.service.coerce import query_flag
 from diffuserve.service.custom_generation import dry_run_flag, submit_custom
+from diffuserve.service.generate_schemas import BODY_BY_MODE
+from diffuserve.service.response_schemas import DryRunResponse, GenerateResponse
 
 router = APIRouter(prefix="/v1/generate", tags=["generate"])
 
@@ -21,11 +20,16 @@ DRY_RUN_DOC = "true: answer HTTP 269 with {creativeUnitsCost} and queue nothing"
 ORIGINAL_DOC = "Accepted; every URL already serves the original file"
 
 
+GENERATED: dict[int | str, dict[str, Any]] = {269: {"model": DryRunResponse, "description": "Dry run: the cost only"}}
+
+
 def _endpoint(mode: Mode) -> Callable[..., JSONResponse]:
+    body_model = BODY_BY_MODE[mode]
+
     def generate(
-        body: Annotated[dict[str, Any], Body()],
+        body: Annotated[body_model, Body()],  # type: ignore[valid-type]
         services: ServicesDep,
-        author: AuthorDep,
+        caller: CallerDep,
         dryRun: Annotated[str | None, Query(description=DRY_RUN_DOC)] = None,
         originalAssets: Annotated[str | None, Query(description=ORIGINAL_DOC)] = None,
     ) -> JSONResponse:
@@ -34,7 +38,7 @@ def _endpoint(mode: Mode) -> Callable[..., JSONResponse]:
             body,
             dry_run=query_flag(dryRun),
             original_assets=query_flag(originalAssets),
-            author_id=author,
+            caller=caller,
         )
         return JSONResponse(content, status_code=status)
 
@@ -49,8 +53,8 @@ for _mode in Mode:
         methods=["POST"],
         summary=f"Generate images: {_mode.value}",
         operation_id=f"post_{_mode.capability}_inferences",
-        openapi_extra=body_schema(BODY_BY_MODE[_mode]),
-        responses={269: {"description": "Dry run: {creativeUnitsCost}"}},
+        response_model=GenerateResponse,
+        responses=GENERATED,
     )
 
 
@@ -67,13 +71,14 @@ CUSTOM_BODY = {
     summary="Generate images with a model's inputs",
     operation_id="post_generate_custom",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": CUSTOM_BODY}}}},
-    responses={269: {"description": "Dry run: {creativeUnitsCost}"}},
+    response_model=GenerateResponse,
+    responses=GENERATED,
 )
 def generate_custom(
     modelId: str,
     body: Annotated[dict[str, Any], Body()],
     services: ServicesDep,
-    author: AuthorDep,
+    caller: CallerDep,
     dryRun: Annotated[str | None, Query(description=DRY_RUN_DOC + ' ("api" too)')] = None,
     originalAssets: Annotated[str | None, Query(description=ORIGINAL_DOC)] = None,
 ) -> JSONResponse:
@@ -83,6 +88,6 @@ def generate_custom(
         body,
         dry_run=dry_run_flag(dryRun),
         original_assets=query_flag(originalAssets),
-        author_id=author,
+        caller=caller,
     )
     return JSONResponse(content, status_code=status)

@@ -6,23 +6,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from diffuserve.api.deps import AuthorDep, ServicesDep
+from diffuserve.api.deps import CallerDep, ServicesDep
 from diffuserve.api.schemas import ImagePipelineCreate, body_schema
 
 router = APIRouter(tags=["imagepipeline"])
 
 
 @router.post("/sd/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
-def post_sd(body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep) -> dict[str, Any]:
-    return services.imagepipeline.submit("sd15", body, author_id=author)
+def post_sd(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.imagepipeline.submit("sd15", body, caller=caller)
 
 
 @router.post("/sdxl/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
-def post_sdxl(body: Annotated[dict[str, Any], Body()], services: ServicesDep, author: AuthorDep) -> dict[str, Any]:
-    return services.imagepipeline.submit("sdxl", body, author_id=author)
+def post_sdxl(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.imagepipeline.submit("sdxl", body, caller=caller)
 
 
 @router.get("/sd/text2image/v1/status/{task_id}")
 @router.get("/sdxl/text2image/v1/status/{task_id}")
-def get_status(task_id: str, services: ServicesDep, _author: AuthorDep) -> dict[str, Any]:
-    return services.imagepipeline.status(task_id)
+def get_status(task_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.imagepipeline.status(task_id, caller=caller)

@@ -7,18 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
-from diffuserve.api.deps import AuthorDep, ServicesDep
+from diffuserve.api.deps import CallerDep, ServicesDep
 from diffuserve.api.schemas import JobAction, body_schema
 from diffuserve.errors import InvalidRequest, NotFound
+from diffuserve.service.response_schemas import JobList, JobResponse, documented
 from diffuserve.service.signing import preview_path
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-@router.get("")
+@router.get("", response_model=None, responses=documented(JobList))
 def list_jobs(
     services: ServicesDep,
-    _author: AuthorDep,
+    caller: CallerDep,
     status: str | None = None,
     type: str | None = None,
     types: Annotated[list[str] | None, Query()] = None,
@@ -35,22 +36,25 @@ def list_jobs(
         pagination_token=paginationToken,
         hide_results=hideResults,
         author_id=authorId,
+        caller=caller,
     )
 
 
-@router.get("/{jobId}")
-def get_job(jobId: str, services: ServicesDep, _author: AuthorDep) -> dict[str, Any]:
-    return services.jobs.get(jobId)
+@router.get("/{jobId}", response_model=None, responses=documented(JobResponse))
+def get_job(jobId: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.jobs.get(jobId, caller=caller)
 
 
-@router.post("/{jobId}/action", openapi_extra=body_schema(JobAction))
+@router.post(
+    "/{jobId}/action", openapi_extra=body_schema(JobAction), response_model=None, responses=documented(JobResponse)
+)
 def post_job_action(
-    jobId: str, body: Annotated[dict[str, Any], Body()], services: ServicesDep, _author: AuthorDep
+    jobId: str, body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
     action = body.get("action")
     if action != "cancel":
         raise InvalidRequest(f"action must be 'cancel', got {action!r}", field="action")
-    return services.jobs.cancel(jobId)
+    return services.jobs.cancel(jobId, caller=caller)
 
 
 @router.get("/{jobId}/previews/{index}", include_in_schema=False)

@@ -6,16 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from diffuserve.api.deps import AuthorDep, ServicesDep
+from diffuserve.api.deps import CallerDep, ServicesDep
+from diffuserve.service.response_schemas import ModelList, ModelResponse, documented
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 
-@router.get("")
-def list_models(services: ServicesDep, _author: AuthorDep) -> dict[str, Any]:
+@router.get("", response_model=None, responses=documented(ModelList))
+def list_models(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     return services.models.list()
 
 
-@router.get("/{modelId}")
-def get_model(modelId: str, services: ServicesDep, _author: AuthorDep) -> dict[str, Any]:
+@router.get("/{modelId}", response_model=None, responses=documented(ModelResponse))
+def get_model(modelId: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     return services.models.get(modelId)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from diffuserve.api.deps import AuthorDep, ServicesDep
+from diffuserve.api.deps import CallerDep, ServicesDep
 from diffuserve.api.schemas import body_schema
 from diffuserve.api.schemas_uploads import UploadAction, UploadCreate
 from diffuserve.errors import NotFound
@@ -26,27 +26,27 @@ router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
 def create_upload(
     body: Annotated[dict[str, Any], Body()],
     services: ServicesDep,
-    author: AuthorDep,
+    caller: CallerDep,
     dryRun: Annotated[str | None, Query(description="true: check the body, answer HTTP 269, store nothing")] = None,
 ) -> JSONResponse:
     """Declares a file and answers the upload with one signed PUT URL per part (`upload.parts`)."""
     # Scenario's SDK sends dryRun=true, or dryRun=api (an estimate at the API tier: the same here).
     dry_run = query_flag(dryRun) or (dryRun or "").strip().lower() == "api"
-    status, content = services.uploads.create(body, author_id=author, dry_run=dry_run)
+    status, content = services.uploads.create(body, caller=caller, dry_run=dry_run)
     return JSONResponse(content, status_code=status)
 
 
 @router.get("/{uploadId}")
-def get_upload(uploadId: str, services: ServicesDep, _author: AuthorDep) -> dict[str, Any]:
-    return services.uploads.get(uploadId)
+def get_upload(uploadId: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.uploads.get(uploadId, caller=caller)
 
 
 @router.post("/{uploadId}/action", openapi_extra=body_schema(UploadAction))
 def upload_action(
-    uploadId: str, body: Annotated[dict[str, Any], Body()], services: ServicesDep, _author: AuthorDep
+    uploadId: str, body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
     """`{"action": "complete"}`: the parts become an asset (`upload.entityId`)."""
-    return services.uploads.action(uploadId, body)
+    return services.uploads.action(uploadId, body, caller=caller)
 
 
 @router.put("/{uploadId}/parts/{partNumber}", tags=["content"])

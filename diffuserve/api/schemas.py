@@ -1,5 +1,5 @@
-"""Wire schemas, with Scenario's field names, for the OpenAPI document. Bodies are read by the service layer
-(shared with MCP), so these describe the wire and do not gate it: unknown fields are ignored."""
+"""Request bodies of the non-generate endpoints, with Scenario's field names, for the OpenAPI document; the service
+layer (shared with MCP) reads them. The generate bodies are service/generate_schemas.py, which FastAPI parses."""
 
 from __future__ import annotations
 
@@ -7,80 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from diffuserve.catalog.types import Mode
-
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class ConceptIn(_Body):
-    modelId: str
-    scale: float = Field(ge=-2, le=2)
-
-
-class Txt2ImgCreate(_Body):
-    modelId: str = Field(description="The model id to use for the inference")
-    prompt: str
-    negativePrompt: str | None = None
-    seed: str | int | None = Field(default=None, description="String or number; random when omitted")
-    numSamples: int = Field(default=4, ge=1, le=128)
-    numInferenceSteps: int = Field(default=30, ge=1, le=150)
-    guidance: float | None = Field(default=None, ge=0, le=20, description="Default 7.5 (SD 1.5), 6 (SDXL)")
-    width: int | None = Field(default=None, ge=64, le=2048, description="Multiple of 8; SDXL: >= 512")
-    height: int | None = Field(default=None, ge=64, le=2048, description="Multiple of 8; SDXL: >= 512")
-    scheduler: str | None = Field(default=None, description="A diffusers scheduler class name")
-    concepts: list[ConceptIn] | None = None
-    hideResults: bool = False
-    intermediateImages: bool = Field(
-        default=False, description="Previews while running, in job.metadata.output.intermediateImages"
-    )
-
-
-class _IpAdapter(_Body):
-    ipAdapterImages: list[str] | None = Field(default=None, description="Data URLs or asset ids")
-    ipAdapterImageIds: list[str] | None = None
-    ipAdapterImage: str | None = Field(default=None, description="Deprecated")
-    ipAdapterImageId: str | None = Field(default=None, description="Deprecated")
-    ipAdapterScales: list[float] | None = None
-    ipAdapterScale: float | None = Field(default=None, ge=0, le=1, description="Deprecated")
-    ipAdapterType: Literal["style", "character"] = "style"
-
-
-class Img2ImgCreate(Txt2ImgCreate):
-    image: str | None = Field(default=None, description="Data URL or asset id; wins over imageId")
-    imageId: str | None = None
-    imageParentId: str | None = None
-    imageHide: bool = False
-    strength: float = Field(default=0.75, ge=0.01, le=1)
-
-
-class InpaintCreate(Img2ImgCreate):
-    mask: str | None = Field(default=None, description="Data URL or asset id; white = area to replace")
-    maskId: str | None = None
-    disableMerging: bool = False
-
-
-class Txt2ImgIpAdapterCreate(Txt2ImgCreate, _IpAdapter):
-    pass
-
-
-class Img2ImgIpAdapterCreate(Img2ImgCreate, _IpAdapter):
-    pass
-
-
-class InpaintIpAdapterCreate(InpaintCreate, _IpAdapter):
-    pass
-
-
-BODY_BY_MODE: dict[Mode, type[BaseModel]] = {
-    Mode.TXT2IMG: Txt2ImgCreate,
-    Mode.TXT2IMG_IP_ADAPTER: Txt2ImgIpAdapterCreate,
-    Mode.IMG2IMG: Img2ImgCreate,
-    Mode.IMG2IMG_IP_ADAPTER: Img2ImgIpAdapterCreate,
-    Mode.INPAINT: InpaintCreate,
-    Mode.INPAINT_IP_ADAPTER: InpaintIpAdapterCreate,
-}
 
 
 class AssetCreate(_Body):
@@ -92,6 +21,17 @@ class AssetCreate(_Body):
 
 class AssetsDelete(_Body):
     assetIds: list[str]
+
+
+class KeyCreate(_Body):
+    role: Literal["admin", "member", "read-only"] = Field(
+        default="member", description="admin manages the project's keys; member generates; read-only reads"
+    )
+    name: str | None = Field(default=None, description="A label to recognise the key by")
+
+
+class ProjectCreate(_Body):
+    name: str = Field(description="1-64 letters, digits, '.', '_' or '-'")
 
 
 class JobAction(_Body):

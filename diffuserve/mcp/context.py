@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context
 
 from diffuserve.errors import InvalidRequest, NotFound
 from diffuserve.service.images import MAX_INLINE_BYTES
+from diffuserve.service.keys import LOCAL_CALLER, Caller, Role
 from diffuserve.service.services import Services
 from diffuserve.storage.records import JobStatus
 
@@ -117,13 +119,24 @@ class Progress:
             logger.debug("progress notification not delivered message=%s", message, exc_info=True)
 
 
+def caller_token(caller: Caller) -> AccessToken:
+    """The authenticated key as the SDK's access token of an HTTP session: project and role as scopes."""
+    scopes = [f"project:{caller.project_id}", f"role:{caller.role.value}"]
+    return AccessToken(token="api-key", client_id=caller.key_id, scopes=scopes)
+
+
+def caller_of(token: AccessToken) -> Caller:
+    scopes = dict(scope.split(":", 1) for scope in token.scopes if ":" in scope)
+    return Caller(key_id=token.client_id, project_id=scopes["project"], role=Role(scopes["role"]))
+
+
 @dataclass(frozen=True)
 class ToolCall:
     """One tool call: the services, how the client is connected, who it is, and its progress channel."""
 
     services: Services
     transport: Transport
-    author_id: str | None
+    caller: Caller
     progress: Progress
 
     @classmethod
@@ -131,8 +144,9 @@ class ToolCall:
         state = ctx.request_context.lifespan_context
         request = ctx.request_context.request
         user = getattr(request, "scope", {}).get("user") if request is not None else None
-        author = user.username if isinstance(user, AuthenticatedUser) else None
-        return cls(services=state.services, transport=state.transport, author_id=author, progress=Progress(ctx))
+        # HTTP sessions carry the key's caller (mcp/http.py); stdio is the local operator.
+        caller = caller_of(user.access_token) if isinstance(user, AuthenticatedUser) else LOCAL_CALLER
+        return cls(services=state.services, transport=state.transport, caller=caller, progress=Progress(ctx))
 
     def image_input(self, value: str, *, field_name: str) -> str:
         """A generate tool's image argument as the service takes it: local files (stdio) become data URLs.

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 
 from diffuserve.catalog.inputs import CONCEPT_SCALE, ModelInput, all_inputs
 from diffuserve.mcp.schemas import CALL_ARGUMENTS, CallOptions
-from diffuserve.service.generation_body import DEFAULT_NUM_SAMPLES
+from diffuserve.service.generate_schemas import DEFAULT_NUM_SAMPLES
 
 _LOCAL_FILES = " Over stdio also an absolute local file path; over HTTP upload it with post-asset first."
 

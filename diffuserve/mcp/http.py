@@ -19,7 +19,6 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.datastructures import Headers
@@ -29,10 +28,11 @@ from starlette.types import Receive, Scope, Send
 
 from diffuserve.config import Settings
 from diffuserve.errors import InvalidRequest, Unauthorized
-from diffuserve.mcp.context import McpContext
+from diffuserve.mcp.context import McpContext, caller_token
 from diffuserve.mcp.server import build_server
 from diffuserve.mcp.toolsets import SELECTIONS, parse_toolsets
 from diffuserve.service import keys
+from diffuserve.service.keys import Caller
 from diffuserve.service.services import Services
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class McpHttpEndpoint:
                 await stack.enter_async_context(server.session_manager.run())
             yield
 
-    async def _author(self, scope: Scope) -> str:
+    async def _author(self, scope: Scope) -> Caller:
         services = self._services()
         client = scope.get("client")
         return await asyncio.to_thread(
@@ -123,7 +123,7 @@ class McpHttpEndpoint:
             body = {"reason": exc.reason, "message": exc.message, "field": exc.field}
             await JSONResponse(body, status_code=400)(scope, receive, send)
             return
-        user = AuthenticatedUser(AccessToken(token="api-key", client_id=author, scopes=[]))
+        user = AuthenticatedUser(caller_token(author))
         await self.servers[selection].session_manager.handle_request({**scope, "user": user}, receive, send)
 
 

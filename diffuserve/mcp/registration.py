@@ -25,6 +25,7 @@ from diffuserve.errors import DiffuserveError, InvalidRequest
 from diffuserve.mcp.context import McpContext, ToolCall
 from diffuserve.mcp.json_schema import input_schema
 from diffuserve.mcp.results import error_result
+from diffuserve.service.wire_types import describe, field_path
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ class ToolSpec(Generic[ArgsT]):
     annotations: ToolAnnotations
 
 
-def _field_name(loc: tuple[int | str, ...]) -> str:
-    name = ""
-    for part in loc:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or "arguments"
-
-
 @cache
 def _structured_names(model: type[BaseModel]) -> frozenset[str]:
     properties = input_schema(model)["properties"]
@@ -77,15 +71,15 @@ def parse_arguments(model: type[ArgsT], raw: dict[str, Any]) -> ArgsT:
                 data[name] = json.loads(value)
     try:
         return model.model_validate(data)
+    except RecursionError:
+        raise InvalidRequest("the arguments are nested too deeply", field="arguments") from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = _field_name(tuple(first["loc"]))
-        if first["type"] == "missing":
-            raise InvalidRequest(f"{field} is required", field=field, reason="missing_field") from None
         if first["type"] == "extra_forbidden":
+            field = field_path(tuple(first["loc"]))
             allowed = ", ".join(input_schema(model)["properties"])
             raise InvalidRequest(f"{field} is not an argument of this tool; it takes: {allowed}", field=field) from None
-        raise InvalidRequest(f"{field}: {first['msg']}", field=field) from None
+        raise describe(first) from None
 
 
 def make_tool(spec: ToolSpec[ArgsT]) -> Tool:

@@ -12,6 +12,7 @@ from mcp_types import CallToolResult, ContentBlock, ImageContent, TextContent
 from PIL import Image
 
 from diffuserve.errors import DiffuserveError
+from diffuserve.service.keys import Caller, Role
 from diffuserve.service.services import Services
 
 # Previews keep a response small (a 256 px JPEG is ~10-20 kB); the full-size file is at the asset's URL.
@@ -94,7 +95,8 @@ async def job_result(services: Services, job: dict[str, Any], *, extra: dict[str
         )
         return text_result(f"Job {job_id} is still {status} ({percent}%); it keeps running on the server.", payload)
     asset_ids: list[str] = list(job["metadata"]["assetIds"])
-    assets = await asyncio.to_thread(lambda: [services.assets.get(a)["asset"] for a in asset_ids])
+    reader = Caller(key_id=job["authorId"], project_id=job["ownerId"], role=Role.READ_ONLY)  # the job's own project
+    assets = await asyncio.to_thread(lambda: [services.assets.get(a, caller=reader)["asset"] for a in asset_ids])
     payload["images"] = [_image_entry(a) for a in assets]
     shown = min(len(asset_ids), MAX_PREVIEWS)
     payload["next"] = (

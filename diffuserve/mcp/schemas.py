@@ -1,38 +1,30 @@
 """The tools' arguments as pydantic models, with Scenario's flattened field names, and their JSON Schemas.
 
-The models check types and unknown names; ranges, enums and cross-field rules are advertised in the schema
-(`minimum`, `maximum`, `enum`) but checked by the service layer, so a bad value gets exactly the REST API's
-error text. `json_schema.input_schema()` turns a model into the clean schema the tool list shows.
+The generate tools take the REST body models themselves (service/generate_schemas: unknown names become
+warnings, as over REST); the other tools refuse unknown names. Model-dependent ranges and cross-field rules are
+advertised in the schema (`minimum`, `maximum`, `enum`) but checked by the service layer, so a bad value gets
+exactly the REST API's error text. `json_schema.input_schema()` turns a model into the clean schema the tool list shows.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from diffuserve.catalog.schedulers import SCHEDULER_NAMES
-from diffuserve.catalog.types import IpAdapterType
-from diffuserve.catalog.validation import (
-    DEFAULT_IP_SCALE,
-    DEFAULT_STEPS,
-    DEFAULT_STRENGTH,
-    LIMITS,
-    MAX_CONCEPTS,
-    MAX_GUIDANCE,
-    MAX_IP_IMAGES,
-    MAX_SAMPLES,
-    MAX_SEED,
-    MAX_STEPS,
+from diffuserve.service.generate_schemas import (
+    Img2ImgCreate,
+    Img2ImgIpAdapterCreate,
+    InpaintCreate,
+    InpaintIpAdapterCreate,
+    Txt2ImgCreate,
+    Txt2ImgIpAdapterCreate,
 )
 from diffuserve.storage.records import JobStatus
 
 # How long a generate tool waits for its job by default: below the 60 s request timeout of common clients.
 DEFAULT_WAIT_S = 50.0
 MAX_WAIT_S = 600.0
-MCP_DEFAULT_SAMPLES = 4  # Scenario's default, as over REST
-MIN_SIZE = min(limits.min_size for limits in LIMITS.values())
-MAX_SIZE = max(limits.max_size for limits in LIMITS.values())
 # Arguments that steer the MCP call itself; everything else is the REST body.
 CALL_ARGUMENTS = frozenset({"dryRun", "originalAssets", "waitSeconds"})
 
@@ -41,49 +33,10 @@ def _bounds(minimum: float, maximum: float, **extra: Any) -> dict[str, Any]:
     return {"minimum": minimum, "maximum": maximum, **extra}
 
 
-def _seed_text(value: Any) -> Any:
-    """Scenario types seed as a string; agents often send a number."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _size_doc(axis: str) -> str:
-    per_family = "; ".join(
-        f"{family}: {lim.min_size}-{lim.max_size}, default {lim.default_size}" for family, lim in LIMITS.items()
-    )
-    return (
-        f"Output {axis} in pixels, a multiple of 8. Allowed range and default depend on the model family "
-        f"({per_family}). With an input image the default is that image's own {axis} (rounded down to a "
-        f"multiple of 8). Larger images take longer: time grows with width x height."
-    )
-
-
-def _guidance_doc() -> str:
-    defaults = ", ".join(f"{family} {lim.default_guidance:g}" for family, lim in LIMITS.items())
-    return (
-        "Classifier-free guidance: how strictly the image follows the prompt. Higher = more literal, less "
-        f"varied; below 1 the negative prompt is ignored. Default depends on the model family ({defaults})."
-    )
-
-
 class ToolArguments(BaseModel):
     """Base of every tool's arguments: unknown names are refused, so a typo is an error, not a no-op."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class Concept(ToolArguments):
-    """One LoRA to stack on the model."""
-
-    modelId: str = Field(description="Id of a LoRA model (type ending in -lora, see get-models).")
-    scale: float = Field(
-        description="LoRA weight: 1 = as trained, 0 = off, negative values push away from the LoRA's style.",
-        json_schema_extra=_bounds(-2.0, 2.0),
-    )
-    modelEpoch: str | None = Field(
-        default=None,
-        description="A training epoch of the LoRA (Flux LoRAs trained with several epochs); the SD LoRAs served "
-        "here have none, so setting it is an error.",
-    )
 
 
 class CallOptions(BaseModel):
@@ -111,215 +64,29 @@ class CallOptions(BaseModel):
     )
 
 
-class _Core(BaseModel):
-    modelId: str = Field(
-        description="Id of the model to run (see get-models; its `capabilities` must include this tool's mode). "
-        "The built-in demo models are tiny-sd15 and tiny-sdxl."
-    )
-    prompt: str = Field(
-        description="What the image should show, in plain words (e.g. 'a watercolor fox in a snowy forest')."
-    )
-    baseModelId: str | None = Field(
-        default=None,
-        description="When modelId is a LoRA: which of its compliantModelIds (see get-models) it runs on. Default: "
-        "its first registered one. An error for any other model.",
-    )
-    modelEpoch: str | None = Field(
-        default=None,
-        description="A training epoch of a LoRA modelId (Flux LoRAs trained with several epochs); the models "
-        "served here have none, so setting it is an error.",
-    )
-
-
-class _Generation(BaseModel):
-    negativePrompt: str | None = Field(
-        default=None,
-        description="What the image should avoid (e.g. 'blurry, text, watermark'). Ignored when guidance < 1.",
-    )
-    negativePromptStrength: float | None = Field(
-        default=None,
-        description="Flux models only: weight of the negative prompt (true classifier-free guidance). SD 1.5 and "
-        "SDXL always apply the negative prompt through guidance, so here it is checked (0-10) and changes "
-        "nothing.",
-        json_schema_extra=_bounds(0.0, 10.0),
-    )
-    seed: Annotated[str | None, BeforeValidator(_seed_text)] = Field(
-        default=None,
-        description=f"Integer seed in [0, {MAX_SEED}], as a string (a JSON number is accepted too). The same "
-        "seed and arguments reproduce the same images; image i of a job uses seed + i. Default: random; the "
-        "job's metadata.input.seed tells which one was used.",
-    )
-    numSamples: int = Field(
-        default=MCP_DEFAULT_SAMPLES,
-        description="Number of images to generate (default 4, as in Scenario's API). Every image adds "
-        "generation time and a preview to the response: ask for 1 when variations are not wanted. Images are "
-        "denoised in batches, so 4 images take roughly 2-4x as long as 1.",
-        json_schema_extra=_bounds(1, MAX_SAMPLES),
-    )
-    numInferenceSteps: int = Field(
-        default=DEFAULT_STEPS,
-        description="Denoising steps. More steps = more detail and proportionally more time; 20-30 is typical, "
-        "below 10 looks rough on standard models.",
-        json_schema_extra=_bounds(1, MAX_STEPS),
-    )
-    guidance: float | None = Field(
-        default=None, description=_guidance_doc(), json_schema_extra=_bounds(0.0, MAX_GUIDANCE)
-    )
-    width: int | None = Field(
-        default=None, description=_size_doc("width"), json_schema_extra=_bounds(MIN_SIZE, MAX_SIZE, multipleOf=8)
-    )
-    height: int | None = Field(
-        default=None,
-        description=_size_doc("height"),
-        json_schema_extra=_bounds(MIN_SIZE, MAX_SIZE, multipleOf=8),
-    )
-    scheduler: str | None = Field(
-        default=None,
-        description="Sampler (a diffusers scheduler class) overriding the model's default; leave unset unless "
-        "you know you want another one (e.g. EulerAncestralDiscreteScheduler for more variety).",
-        json_schema_extra={"enum": list(SCHEDULER_NAMES)},
-    )
-    concepts: list[Concept] | None = Field(
-        default=None,
-        description="LoRAs to apply on top of the model, each {modelId, scale}; the LoRA must fit the model's "
-        "family (see its compliantModelIds in get-models).",
-        json_schema_extra={"maxItems": MAX_CONCEPTS},
-    )
-    hideResults: bool = Field(
-        default=False,
-        description="true: the generated assets are left out of get-assets listings (still readable by id).",
-    )
-    intermediateImages: bool = Field(
-        default=False,
-        description="true: while the job runs, job.metadata.output.intermediateImages holds URLs of preview "
-        "images of the denoising so far (visible through get-job-id). Slightly slower.",
-    )
-
-
-class _AspectRatio(BaseModel):
-    aspectRatio: str | None = Field(
-        default=None,
-        description="Only used by the model flux.1.1-pro-ultra; checked against the allowed ratios and otherwise "
-        "without effect here (set width and height instead).",
-        json_schema_extra={"enum": ["16:9", "1:1", "21:9", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "9:21"]},
-    )
-
-
-class _InputImage(BaseModel):
-    image: str | None = Field(
-        default=None,
-        description="The input image (this or imageId is required): a data URL (data:image/png;base64,...), an "
-        "asset id (asset_...) from post-asset or an earlier generation, or - only when the server runs over "
-        "stdio - an absolute local file path. Its size is the default output size.",
-    )
-    imageId: str | None = Field(
-        default=None, description="Deprecated: the input image as an asset id; `image` wins when both are given."
-    )
-    imageParentId: str | None = Field(
-        default=None,
-        description="When `image` is a data URL or file, the asset id to record as the parent of the new "
-        "input asset (for lineage in get-assets parentAssetId).",
-    )
-    imageHide: bool = Field(
-        default=False,
-        description="When `image` is a data URL or file, hide the new input asset from get-assets listings.",
-    )
-    strength: float = Field(
-        default=DEFAULT_STRENGTH,
-        description="How much of the input image is repainted: 0.01 keeps it almost unchanged, 1.0 ignores it "
-        "entirely. 0.3-0.5 = light touch-up, 0.6-0.8 = restyle keeping the composition. Only the last "
-        "strength x numInferenceSteps steps run, so low strength is also faster; strength x "
-        "numInferenceSteps must be at least 1.",
-        json_schema_extra=_bounds(0.01, 1.0),
-    )
-
-
-class _OptionalMask(BaseModel):
-    mask: str | None = Field(
-        default=None,
-        description="Optional black-and-white mask, same aspect as `image`: only the WHITE area may change, "
-        "BLACK pixels are copied back from the input. A data URL, an asset id, or (stdio only) an absolute "
-        "local file path.",
-    )
-    maskId: str | None = Field(default=None, description="Deprecated: the mask as an asset id; `mask` wins.")
-
-
-class _Mask(BaseModel):
-    mask: str | None = Field(
-        default=None,
-        description="Black-and-white mask (this or maskId is required), same aspect as `image`: WHITE = area to "
-        "replace, BLACK = keep. A data URL, an asset id, or (stdio only) an absolute local file path.",
-    )
-    maskId: str | None = Field(default=None, description="Deprecated: the mask as an asset id; `mask` wins.")
-    disableMerging: bool = Field(
-        default=False,
-        description="false (default): pixels outside the white area are copied back from the input, so only "
-        "the masked region changes. true: the whole image may change slightly (blends better for a crop "
-        "of a larger picture, but the unmasked area is not pixel-identical).",
-    )
-
-
-class _IpAdapter(BaseModel):
-    ipAdapterImages: list[str] | None = Field(
-        default=None,
-        description="Reference images whose style or character guides the result: data URLs, asset ids, or "
-        "(stdio only) absolute local file paths. One or more; wins over the deprecated ipAdapterImageIds, "
-        "ipAdapterImage and ipAdapterImageId (one of the four is required).",
-        json_schema_extra={"minItems": 1, "maxItems": MAX_IP_IMAGES},
-    )
-    ipAdapterImageIds: list[str] | None = Field(
-        default=None,
-        description="Deprecated: reference images as asset ids.",
-        json_schema_extra={"minItems": 1, "maxItems": MAX_IP_IMAGES},
-    )
-    ipAdapterImage: str | None = Field(default=None, description="Deprecated: one reference image (as above).")
-    ipAdapterImageId: str | None = Field(default=None, description="Deprecated: one reference image's asset id.")
-    ipAdapterScale: float | None = Field(
-        default=None,
-        description="Deprecated: one influence for every reference image; ipAdapterScales wins.",
-        json_schema_extra=_bounds(0.0, 1.0),
-    )
-    ipAdapterScales: list[float] | None = Field(
-        default=None,
-        description=f"Influence of each reference image, one number per image in the same order (0 = none, "
-        f"1 = strongest; default {DEFAULT_IP_SCALE:g} each). A single number applies to all images; with fewer "
-        "numbers than images the rest get the default; more numbers than images is an error.",
-        json_schema_extra={
-            "items": {"type": "number", "minimum": 0.0, "maximum": 1.0},
-            "maxItems": MAX_IP_IMAGES,
-        },
-    )
-    ipAdapterType: str = Field(
-        default=IpAdapterType.STYLE.value,
-        description="style: borrow colors, medium and mood from the references. character: keep the identity "
-        "of the person or character in the references (faces). The model must have that IP-Adapter.",
-        json_schema_extra={"enum": [t.value for t in IpAdapterType]},
-    )
-
-
-# Bases are listed last-first: pydantic orders fields from the last base to the first, so the schema reads
-# model and prompt, then the input images, then the generation settings, then the call options.
-class Txt2ImgArguments(CallOptions, _AspectRatio, _Generation, _Core, ToolArguments):
+# The generate tools take the REST body (one model for both, service/generate_schemas) plus the call options,
+# which come last in the schema.
+class Txt2ImgArguments(CallOptions, Txt2ImgCreate):
     pass
 
 
-class Txt2ImgIpAdapterArguments(CallOptions, _AspectRatio, _Generation, _IpAdapter, _Core, ToolArguments):
+class Txt2ImgIpAdapterArguments(CallOptions, Txt2ImgIpAdapterCreate):
     pass
 
 
-class Img2ImgArguments(CallOptions, _Generation, _InputImage, _Core, ToolArguments):
+class Img2ImgArguments(CallOptions, Img2ImgCreate):
     pass
 
 
-class Img2ImgIpAdapterArguments(CallOptions, _Generation, _IpAdapter, _OptionalMask, _InputImage, _Core, ToolArguments):
+class Img2ImgIpAdapterArguments(CallOptions, Img2ImgIpAdapterCreate):
     pass
 
 
-class InpaintArguments(CallOptions, _Generation, _Mask, _InputImage, _Core, ToolArguments):
+class InpaintArguments(CallOptions, InpaintCreate):
     pass
 
 
-class InpaintIpAdapterArguments(CallOptions, _Generation, _IpAdapter, _Mask, _InputImage, _Core, ToolArguments):
+class InpaintIpAdapterArguments(CallOptions, InpaintIpAdapterCreate):
     pass
 
 

@@ -36,11 +36,13 @@ _USE_IT = "Pass asset_id as an image parameter of model_run (e.g. parameters.ima
 
 
 async def asset_get(call: ToolCall, args: AssetGetArguments) -> CallToolResult:
-    return text_result("", await asyncio.to_thread(call.services.assets.get, args.asset_id), compact=True)
+    return text_result(
+        "", await asyncio.to_thread(call.services.assets.get, args.asset_id, caller=call.caller), compact=True
+    )
 
 
 async def asset_display(call: ToolCall, args: AssetDisplayArguments) -> CallToolResult:
-    asset = (await asyncio.to_thread(call.services.assets.get, args.asset_id))["asset"]
+    asset = (await asyncio.to_thread(call.services.assets.get, args.asset_id, caller=call.caller))["asset"]
     if args.format == "json":
         return text_result("", {"asset": asset}, compact=True)
     props = asset["properties"]
@@ -80,7 +82,7 @@ def _save(path_text: str, asset_id: str, data: bytes, mime: str) -> Path:
 
 async def asset_download(call: ToolCall, args: AssetDownloadArguments) -> CallToolResult:
     body = {"targetFormat": args.format} if args.format else {}
-    found = await asyncio.to_thread(call.services.downloads.request, args.asset_id, body)
+    found = await asyncio.to_thread(call.services.downloads.request, args.asset_id, body, caller=call.caller)
     payload: dict[str, Any] = {"asset_id": args.asset_id, "url": found["url"], "mime_type": found["mimeType"]}
     save_to = getattr(args, "save_to", None)
     if save_to:
@@ -120,7 +122,7 @@ def _multipart(call: ToolCall, args: UploadAssetArguments, size: int) -> dict[st
         "kind": "image",
         "parts": max(1, -(-size // PART_BYTES)),
     }
-    _, created = call.services.uploads.create(body, author_id=call.author_id)
+    _, created = call.services.uploads.create(body, caller=call.caller)
     upload = created["upload"]
     return {
         "upload_id": upload["id"],
@@ -151,14 +153,14 @@ async def upload_asset(call: ToolCall, args: UploadAssetArguments) -> CallToolRe
         payload = await asyncio.to_thread(_multipart, call, args, args.file_size)
         return text_result(f"Upload {payload['upload_id']} is waiting for its parts.", payload, compact=True)
     body = {"name": args.file_name, "image": image}
-    asset = (await asyncio.to_thread(call.services.assets.upload, body, author_id=call.author_id))["asset"]
+    asset = (await asyncio.to_thread(call.services.assets.upload, body, caller=call.caller))["asset"]
     props = asset["properties"]
     payload = {"asset_id": asset["id"], "width": props["width"], "height": props["height"], "next": _USE_IT}
     return text_result(f"Stored asset {asset['id']}.", payload, compact=True)
 
 
 async def upload_asset_complete(call: ToolCall, args: UploadAssetCompleteArguments) -> CallToolResult:
-    upload = (await asyncio.to_thread(call.services.uploads.complete, args.upload_id))["upload"]
+    upload = (await asyncio.to_thread(call.services.uploads.complete, args.upload_id, caller=call.caller))["upload"]
     payload = {"upload_id": upload["id"], "asset_id": upload.get("entityId"), "status": upload["status"]}
     return text_result(f"Stored asset {payload['asset_id']}.", {**payload, "next": _USE_IT}, compact=True)
 

@@ -20,6 +20,7 @@ from diffuserve.mcp.results import text_result
 from diffuserve.mcp.task_results import READ_ONLY, asset_row, job_summary, model_row
 from diffuserve.mcp.task_schemas import SearchArguments, SearchFilters
 from diffuserve.service import coerce
+from diffuserve.service.keys import Caller
 from diffuserve.service.services import Services
 
 SCAN_LIMIT = 1000
@@ -52,7 +53,9 @@ def _pages(fetch: Callable[[str | None], dict[str, Any]], key: str) -> Iterator[
             return
 
 
-def search_models(services: Services, words: list[str], flt: SearchFilters, limit: int) -> list[dict[str, Any]]:
+def search_models(
+    services: Services, words: list[str], flt: SearchFilters, limit: int, caller: Caller
+) -> list[dict[str, Any]]:
     found = []
     for model in services.models.list()["models"]:
         if flt.capability and flt.capability.replace("-", "_") not in model.get("capabilities", []):
@@ -63,7 +66,9 @@ def search_models(services: Services, words: list[str], flt: SearchFilters, limi
     return found[:limit]
 
 
-def search_assets(services: Services, words: list[str], flt: SearchFilters, limit: int) -> list[dict[str, Any]]:
+def search_assets(
+    services: Services, words: list[str], flt: SearchFilters, limit: int, caller: Caller
+) -> list[dict[str, Any]]:
     if flt.kind and flt.kind.strip().lower() != "image":
         return []  # every asset here is an image
     filters: dict[str, Any] = {
@@ -74,7 +79,7 @@ def search_assets(services: Services, words: list[str], flt: SearchFilters, limi
     }
 
     def fetch(token: str | None) -> dict[str, Any]:
-        return services.assets.list(**filters, pageSize=_ASSET_PAGE, paginationToken=token)
+        return services.assets.list(**filters, pageSize=_ASSET_PAGE, paginationToken=token, caller=caller)
 
     found = []
     for asset in _pages(fetch, "assets"):
@@ -87,12 +92,14 @@ def search_assets(services: Services, words: list[str], flt: SearchFilters, limi
     return found
 
 
-def search_jobs(services: Services, words: list[str], flt: SearchFilters, limit: int) -> list[dict[str, Any]]:
+def search_jobs(
+    services: Services, words: list[str], flt: SearchFilters, limit: int, caller: Caller
+) -> list[dict[str, Any]]:
     after = coerce.as_datetime(flt.created_after, "filters.created_after")
     before = coerce.as_datetime(flt.created_before, "filters.created_before")
 
     def fetch(token: str | None) -> dict[str, Any]:
-        return services.jobs.list(status=flt.status, page_size=_JOB_PAGE, pagination_token=token)
+        return services.jobs.list(status=flt.status, page_size=_JOB_PAGE, pagination_token=token, caller=caller)
 
     found = []
     for job in _pages(fetch, "jobs"):
@@ -120,7 +127,7 @@ async def search(call: ToolCall, args: SearchArguments) -> CallToolResult:
     targets = list(_SEARCHES) if target == "all" else [target]
 
     def run() -> dict[str, Any]:
-        return {name: _SEARCHES[name](call.services, words, flt, args.limit) for name in targets}
+        return {name: _SEARCHES[name](call.services, words, flt, args.limit, call.caller) for name in targets}
 
     payload = await asyncio.to_thread(run)
     summary = ", ".join(f"{len(rows)} {name}" for name, rows in payload.items())

@@ -34,7 +34,7 @@ from diffuserve.mcp.task_schemas import (
 )
 from diffuserve.mcp.task_search import search_spec
 from diffuserve.service.custom_generation import submit_custom
-from diffuserve.service.generation_body import DEFAULT_NUM_SAMPLES
+from diffuserve.service.generate_schemas import DEFAULT_NUM_SAMPLES
 
 _WAIT_AGAIN = "Call jobs_wait with job_ids={ids}; never model_run again for them (that starts new jobs)."
 
@@ -89,7 +89,7 @@ async def model_run(call: ToolCall, args: ModelRunArguments) -> CallToolResult:
         args.model_id,
         call.image_inputs(args.parameters),
         dry_run=args.dry_run,
-        author_id=call.author_id,
+        caller=call.caller,
     )
     extra: dict[str, Any] = {"creative_units_cost": response.get("creativeUnitsCost")}
     if response.get("warnings"):
@@ -98,7 +98,11 @@ async def model_run(call: ToolCall, args: ModelRunArguments) -> CallToolResult:
         return text_result("Dry run: the parameters are valid; nothing ran.", {"dry_run": True, **extra}, compact=True)
     job = response["job"]
     if args.wait:
-        job = (await call.services.jobs.wait(job["jobId"], timeout_s=DEFAULT_WAIT_S, on_progress=call.progress))["job"]
+        job = (
+            await call.services.jobs.wait(
+                job["jobId"], timeout_s=DEFAULT_WAIT_S, on_progress=call.progress, caller=call.caller
+            )
+        )["job"]
     return run_result(job, extra)
 
 
@@ -154,7 +158,7 @@ async def jobs_wait(call: ToolCall, args: JobsWaitArguments) -> CallToolResult:
     async def wait_one(job_id: str) -> dict[str, Any]:
         try:
             found = await call.services.jobs.wait(
-                job_id, timeout_s=args.timeout_seconds, on_progress=partial(progress.update, job_id)
+                job_id, timeout_s=args.timeout_seconds, on_progress=partial(progress.update, job_id), caller=call.caller
             )
         except NotFound as exc:
             await progress.drop(job_id)
@@ -175,7 +179,7 @@ async def jobs_wait(call: ToolCall, args: JobsWaitArguments) -> CallToolResult:
 
 
 async def job_get(call: ToolCall, args: JobGetArguments) -> CallToolResult:
-    job = (await asyncio.to_thread(call.services.jobs.get, args.job_id))["job"]
+    job = (await asyncio.to_thread(call.services.jobs.get, args.job_id, caller=call.caller))["job"]
     if args.verbose:
         return text_result("", {"job": job}, compact=True)
     return text_result("", job_summary(job), compact=True)
@@ -183,7 +187,11 @@ async def job_get(call: ToolCall, args: JobGetArguments) -> CallToolResult:
 
 async def jobs_list(call: ToolCall, args: JobsListArguments) -> CallToolResult:
     page = await asyncio.to_thread(
-        call.services.jobs.list, status=args.status, page_size=args.limit, pagination_token=args.pagination_token
+        call.services.jobs.list,
+        status=args.status,
+        page_size=args.limit,
+        pagination_token=args.pagination_token,
+        caller=call.caller,
     )
     payload: dict[str, Any] = {"jobs": [job_summary(job) for job in page["jobs"]]}
     if page.get("nextPaginationToken"):
@@ -192,7 +200,7 @@ async def jobs_list(call: ToolCall, args: JobsListArguments) -> CallToolResult:
 
 
 async def job_cancel(call: ToolCall, args: JobCancelArguments) -> CallToolResult:
-    job = (await asyncio.to_thread(call.services.jobs.cancel, args.job_id))["job"]
+    job = (await asyncio.to_thread(call.services.jobs.cancel, args.job_id, caller=call.caller))["job"]
     row = job_row(job)
     return text_result(f"Job {row['job_id']} is now {row['status']}.", row, compact=True)
 

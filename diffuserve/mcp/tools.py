@@ -72,7 +72,7 @@ def _generate(mode: Mode) -> ToolSpec[CallOptions]:
             body,
             dry_run=args.dryRun,
             original_assets=args.originalAssets,
-            author_id=call.author_id,
+            caller=call.caller,
         )
         return await _submitted(call, args, response)
 
@@ -92,7 +92,9 @@ async def _submitted(call: ToolCall, args: CallOptions, response: dict[str, Any]
         return text_result("Dry run: the request is valid; nothing was queued or stored.", response)
     job = response["job"]
     if args.waitSeconds > 0:
-        waited = await call.services.jobs.wait(job["jobId"], timeout_s=args.waitSeconds, on_progress=call.progress)
+        waited = await call.services.jobs.wait(
+            job["jobId"], timeout_s=args.waitSeconds, on_progress=call.progress, caller=call.caller
+        )
         job = waited["job"]
     extra: dict[str, Any] = {name: response[name] for name in ("creativeUnitsCost", "warnings") if name in response}
     return await job_result(call.services, job, extra=extra)
@@ -106,23 +108,25 @@ async def post_generate_custom(call: ToolCall, args: CustomArguments) -> CallToo
         call.image_inputs(args.inputs),
         dry_run=args.dryRun,
         original_assets=args.originalAssets,
-        author_id=call.author_id,
+        caller=call.caller,
     )
     return await _submitted(call, args, response)
 
 
 async def get_job(call: ToolCall, args: GetJobArguments) -> CallToolResult:
     if args.waitSeconds > 0:
-        found = await call.services.jobs.wait(args.jobId, timeout_s=args.waitSeconds, on_progress=call.progress)
+        found = await call.services.jobs.wait(
+            args.jobId, timeout_s=args.waitSeconds, on_progress=call.progress, caller=call.caller
+        )
     else:
-        found = await asyncio.to_thread(call.services.jobs.get, args.jobId)
+        found = await asyncio.to_thread(call.services.jobs.get, args.jobId, caller=call.caller)
     return await job_result(call.services, found["job"])
 
 
 async def post_job_action(call: ToolCall, args: JobActionArguments) -> CallToolResult:
     if args.action != "cancel":
         raise InvalidRequest(f"action must be 'cancel', got {args.action!r}", field="action")
-    result = await asyncio.to_thread(call.services.jobs.cancel, args.jobId)
+    result = await asyncio.to_thread(call.services.jobs.cancel, args.jobId, caller=call.caller)
     job = result["job"]
     return text_result(f"Job {job['jobId']} is now {job['status']}.", result)
 
@@ -134,6 +138,7 @@ async def get_jobs(call: ToolCall, args: GetJobsArguments) -> CallToolResult:
         type=args.type,
         types=args.types,
         page_size=args.pageSize,
+        caller=call.caller,
         pagination_token=args.paginationToken,
         hide_results=args.hideResults,
         author_id=args.authorId,
@@ -143,14 +148,16 @@ async def get_jobs(call: ToolCall, args: GetJobsArguments) -> CallToolResult:
 
 
 async def get_asset(call: ToolCall, args: GetAssetArguments) -> CallToolResult:
-    result = await asyncio.to_thread(call.services.assets.get, args.assetId, original_assets=args.originalAssets)
+    result = await asyncio.to_thread(
+        call.services.assets.get, args.assetId, original_assets=args.originalAssets, caller=call.caller
+    )
     images = await previews_of(call.services, [args.assetId]) if args.includePreview else []
     return text_result("", result, images=images)
 
 
 async def get_assets(call: ToolCall, args: GetAssetsArguments) -> CallToolResult:
     filters: dict[str, Any] = args.model_dump(exclude_none=True, exclude={"originalAssets"})
-    result = await asyncio.to_thread(lambda: call.services.assets.list(**filters))
+    result = await asyncio.to_thread(lambda: call.services.assets.list(**filters, caller=call.caller))
     more = " More: pass nextPaginationToken." if result.get("nextPaginationToken") else ""
     return text_result(f"{len(result['assets'])} asset(s).{more}", result)
 
@@ -160,7 +167,7 @@ async def post_asset(call: ToolCall, args: PostAssetArguments) -> CallToolResult
     body: dict[str, Any] = {"name": args.name, "image": image, "hide": args.hide}
     if args.parentId:
         body["parentId"] = args.parentId
-    result = await asyncio.to_thread(call.services.assets.upload, body, author_id=call.author_id)
+    result = await asyncio.to_thread(call.services.assets.upload, body, caller=call.caller)
     source = f" from {path}" if path else ""
     return text_result(f"Stored asset {result['asset']['id']}{source}.", result)
 

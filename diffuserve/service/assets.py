@@ -9,8 +9,7 @@ from typing import Any
 from diffuserve.errors import InvalidRequest
 from diffuserve.service import coerce
 from diffuserve.service.images import parse_image_ref
-from diffuserve.service.inference import OWNER_ID
-from diffuserve.service.keys import LOCAL_AUTHOR
+from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.signing import UrlSigner
 from diffuserve.service.wire import asset_wire
 from diffuserve.storage.asset_repository import AssetFilter
@@ -34,8 +33,9 @@ class AssetService:
     def _wire(self, asset: AssetRecord) -> dict[str, Any]:
         return {"asset": asset_wire(asset, self.signer)}
 
-    def upload(self, body: Mapping[str, Any], *, author_id: str | None = None) -> dict[str, Any]:
+    def upload(self, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """Body of POST /assets: `name` (required), `image` (base64 or data URL), `hide`, `parentId`."""
+        caller.may_write()
         if not isinstance(body, Mapping):
             raise InvalidRequest("the request body must be a JSON object", field="body")
         name = coerce.as_str(body, "name")
@@ -49,15 +49,15 @@ class AssetService:
             raise InvalidRequest("image must be base64 image data, not an asset id", field="image")
         parent_id = coerce.as_str(body, "parentId") or None
         if parent_id is not None:
-            self.assets.get(parent_id)
+            self.assets.get(parent_id, owner_id=caller.project_id)
         record = self.assets.create(
             ref.data,
             NewAsset(
                 name=name,
                 source="uploaded",
                 asset_type="uploaded",
-                author_id=author_id or LOCAL_AUTHOR,
-                owner_id=OWNER_ID,
+                author_id=caller.key_id,
+                owner_id=caller.project_id,
                 hidden=coerce.as_bool(body, "hide"),
                 parent_id=parent_id,
                 metadata={"name": name},
@@ -65,11 +65,11 @@ class AssetService:
         )
         return self._wire(record)
 
-    def get(self, asset_id: str, *, original_assets: bool = False) -> dict[str, Any]:
+    def get(self, asset_id: str, *, original_assets: bool = False, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         # originalAssets changes nothing: every URL serves the original, untransformed file.
-        return self._wire(self.assets.get(asset_id))
+        return self._wire(self.assets.get(asset_id, owner_id=caller.project_id))
 
-    def list(self, **filters: Any) -> dict[str, Any]:
+    def list(self, *, caller: Caller = LOCAL_CALLER, **filters: Any) -> dict[str, Any]:
         """Filters by their GET /assets query names (snake_case accepted too); hidden assets are left out."""
         q = {_snake_to_camel(k): v for k, v in filters.items() if v is not None}
         if q.get("type") and q.get("types"):
@@ -93,6 +93,7 @@ class AssetService:
             parent_asset_id=q.get("parentAssetId"),
             root_asset_id=q.get("rootAssetId"),
             author_id=q.get("authorId"),
+            owner_id=caller.project_id,
             types=tuple(types) if types else None,
             privacy=privacy,
             tags=tuple(tags),
@@ -114,14 +115,15 @@ class AssetService:
             body["nextPaginationToken"] = page.next_token
         return body
 
-    def delete(self, asset_ids: builtins.list[str]) -> dict[str, Any]:
+    def delete(self, asset_ids: builtins.list[str], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+        caller.may_write()
         if not isinstance(asset_ids, builtins.list) or not all(isinstance(a, str) for a in asset_ids):
             raise InvalidRequest("assetIds must be an array of asset ids", field="assetIds")
         for i, asset_id in enumerate(asset_ids):
             coerce.text(asset_id, f"assetIds[{i}]")
         if not 1 <= len(asset_ids) <= MAX_DELETE:
             raise InvalidRequest(f"assetIds must hold 1 to {MAX_DELETE} ids, got {len(asset_ids)}", field="assetIds")
-        self.assets.delete(asset_ids)
+        self.assets.delete(asset_ids, owner_id=caller.project_id)
         return {}
 
     def read(self, asset_id: str) -> tuple[bytes, str]:

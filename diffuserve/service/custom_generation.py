@@ -20,8 +20,9 @@ from diffuserve.catalog.inputs import (
 from diffuserve.catalog.registry import ModelSpec, Registry
 from diffuserve.errors import InvalidRequest
 from diffuserve.service.coerce import query_flag
-from diffuserve.service.generation_body import DEFAULT_NUM_SAMPLES
+from diffuserve.service.generate_schemas import DEFAULT_NUM_SAMPLES
 from diffuserve.service.inference import InferenceService
+from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.wire_fields import closest_field
 
 
@@ -108,7 +109,7 @@ def submit_custom(
     *,
     dry_run: bool = False,
     original_assets: bool = False,
-    author_id: str | None = None,
+    caller: Caller = LOCAL_CALLER,
 ) -> tuple[int, dict[str, Any]]:
     """(200, {job, inference, creativeUnitsCost}) or (269, {creativeUnitsCost}), as `InferenceService.submit`."""
     model = inference.registry.get(model_id)
@@ -135,7 +136,7 @@ def submit_custom(
         {**fields, "modelId": model_id},
         dry_run=dry_run,
         original_assets=original_assets,
-        author_id=author_id,
+        caller=caller,
     )
     if warnings:
         content["warnings"] = [*warnings, *content.get("warnings", [])]

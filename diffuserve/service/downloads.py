@@ -10,6 +10,7 @@ from PIL import Image, features
 
 from diffuserve.errors import InvalidRequest, NotFound
 from diffuserve.service import coerce
+from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.signing import UrlSigner, asset_content_path, asset_rendition_path
 from diffuserve.storage.asset_store import AssetStore
 
@@ -55,13 +56,15 @@ class DownloadService:
         self.assets = assets
         self.signer = signer
 
-    def request(self, asset_id: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def request(
+        self, asset_id: str, body: Mapping[str, Any] | None = None, *, caller: Caller = LOCAL_CALLER
+    ) -> dict[str, Any]:
         """Body of POST /assets/{assetId}/download (`targetFormat`, optional) -> {"url", "mimeType"}: the original
         file when no format, or the asset's own, is asked for."""
         body = body or {}
         if not isinstance(body, Mapping):
             raise InvalidRequest("the request body must be a JSON object", field="body")
-        asset = self.assets.get(asset_id)
+        asset = self.assets.get(asset_id, owner_id=caller.project_id)
         target = coerce.as_str(body, "targetFormat")
         if not target:
             return {"url": self.signer.sign(asset_content_path(asset.id)), "mimeType": asset.mime_type}

@@ -14,14 +14,10 @@ from typing import Any
 from diffuserve.catalog.types import IpAdapterType, Mode
 from diffuserve.catalog.validation import MAX_IP_IMAGES
 from diffuserve.errors import InvalidRequest
-from diffuserve.service import coerce
+from diffuserve.service.generate_schemas import BODY_BY_MODE, GenerateBody
 from diffuserve.service.images import ImageRef, asset_ref, parse_image_ref
 from diffuserve.service.wire_fields import unknown_fields
-
-ASPECT_RATIOS = ("16:9", "1:1", "21:9", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "9:21")
-MAX_NEGATIVE_PROMPT_STRENGTH = 10.0
-
-DEFAULT_NUM_SAMPLES = 4  # spec S1 default (guides say 1; the published OpenAPI wins)
+from diffuserve.service.wire_types import validate_model
 
 
 @dataclass(frozen=True)
@@ -39,74 +35,46 @@ class ParsedGeneration:
     warnings: tuple[dict[str, str], ...] = ()
 
 
-def _concepts(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    raw = body.get("concepts")
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise InvalidRequest("concepts must be an array of {modelId, scale}", field="concepts")
+def read_body(mode: Mode, body: Mapping[str, Any] | GenerateBody) -> GenerateBody:
+    """The mode's wire model from a JSON object (or the model itself, as FastAPI already parsed it)."""
+    model = BODY_BY_MODE[mode]
+    if isinstance(body, model):
+        return body
+    if isinstance(body, GenerateBody):
+        body = body.model_dump(exclude_unset=True)
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("the request body must be a JSON object", field="body")
+    return validate_model(model, body)
+
+
+def _concepts(body: GenerateBody) -> list[dict[str, Any]]:
     concepts = []
-    for i, item in enumerate(raw):
-        name = f"concepts[{i}]"
-        if not isinstance(item, Mapping):
-            raise InvalidRequest(f"{name} must be an object {{modelId, scale}}", field=name)
-        model_id = coerce.as_str(item, "modelId")
-        scale = coerce.as_float(item, "scale")
-        if not model_id:
-            raise InvalidRequest(f"{name}.modelId is required", field=f"{name}.modelId")
-        if scale is None:
-            raise InvalidRequest(f"{name}.scale is required (a number in [-2, 2])", field=f"{name}.scale")
-        concept: dict[str, Any] = {"modelId": model_id, "scale": scale}
-        epoch = coerce.as_str(item, "modelEpoch")
-        if epoch:
-            concept["modelEpoch"] = epoch
+    for item in getattr(body, "concepts", None) or []:
+        concept: dict[str, Any] = {"modelId": item.modelId, "scale": item.scale}
+        if item.modelEpoch:
+            concept["modelEpoch"] = item.modelEpoch
         concepts.append(concept)
     return concepts
 
 
-def _image(body: Mapping[str, Any], mode: Mode, inline: str, by_id: str, *, what: str, reason: str) -> ImageRef:
+def _image(
+    value: str | None, asset_id: str | None, mode: Mode, names: tuple[str, str], what: str, reason: str
+) -> ImageRef:
     """Rules 1 and 2: the inline field (data URL or asset id) wins over the id field; one is required."""
-    value = coerce.as_str(body, inline)
-    if value:
-        return parse_image_ref(value, field=inline)
-    asset_id = coerce.as_str(body, by_id)
-    if asset_id:
-        return asset_ref(asset_id, field=by_id)
-    raise InvalidRequest(
-        f"{mode.value} needs {what}: {inline} (a data URL or an asset id) or {by_id}", field=inline, reason=reason
-    )
+    image = _optional_image(value, asset_id, names)
+    if image is None:
+        inline, by_id = names
+        raise InvalidRequest(
+            f"{mode.value} needs {what}: {inline} (a data URL or an asset id) or {by_id}", field=inline, reason=reason
+        )
+    return image
 
 
-def _optional_image(body: Mapping[str, Any], inline: str, by_id: str) -> ImageRef | None:
+def _optional_image(value: str | None, asset_id: str | None, names: tuple[str, str]) -> ImageRef | None:
     """An image a mode may take: the inline field wins over the id field; neither is fine."""
-    value = coerce.as_str(body, inline)
     if value:
-        return parse_image_ref(value, field=inline)
-    asset_id = coerce.as_str(body, by_id)
-    return asset_ref(asset_id, field=by_id) if asset_id else None
-
-
-def _flux_fields(body: Mapping[str, Any], fields: dict[str, Any]) -> None:
-    """Fields Scenario defines for Flux models: checked here; the model rules (engine) say what they do."""
-    strength = coerce.as_float(body, "negativePromptStrength")
-    if strength is not None:
-        if not 0.0 <= strength <= MAX_NEGATIVE_PROMPT_STRENGTH:
-            raise InvalidRequest(
-                f"negativePromptStrength must be a number in [0, {MAX_NEGATIVE_PROMPT_STRENGTH:g}], got {strength:g}",
-                field="negativePromptStrength",
-            )
-        fields["negativePromptStrength"] = strength
-    ratio = coerce.as_str(body, "aspectRatio")
-    if ratio is not None:
-        if ratio not in ASPECT_RATIOS:
-            raise InvalidRequest(
-                f"aspectRatio must be one of {', '.join(ASPECT_RATIOS)}; got {ratio!r}", field="aspectRatio"
-            )
-        fields["aspectRatio"] = ratio
-    for name in ("baseModelId", "modelEpoch"):
-        value = coerce.as_str(body, name)
-        if value:
-            fields[name] = value
+        return parse_image_ref(value, field=names[0])
+    return asset_ref(asset_id, field=names[1]) if asset_id else None
 
 
 def check_ip_image_count(count: int, *, field: str) -> None:
@@ -115,24 +83,21 @@ def check_ip_image_count(count: int, *, field: str) -> None:
         raise InvalidRequest(f"ipAdapterImages allows at most {MAX_IP_IMAGES} images, got {count}", field=field)
 
 
-def _ip_images(body: Mapping[str, Any], mode: Mode) -> tuple[ImageRef, ...]:
+def _ip_images(body: Any, mode: Mode) -> tuple[ImageRef, ...]:
     """Rule 3: ipAdapterImages > ipAdapterImageIds > ipAdapterImage > ipAdapterImageId."""
-    single = coerce.as_str(body, "ipAdapterImage")
-    single_id = coerce.as_str(body, "ipAdapterImageId")
+    single, single_id = body.ipAdapterImage, body.ipAdapterImageId
     if single and single_id:
         raise InvalidRequest(
             "ipAdapterImageId cannot be set when ipAdapterImage is provided; send one of them",
             field="ipAdapterImageId",
             reason="conflicting_fields",
         )
-    images = coerce.as_str_list(body, "ipAdapterImages")
-    if images:
-        check_ip_image_count(len(images), field="ipAdapterImages")
-        return tuple(parse_image_ref(v, field=f"ipAdapterImages[{i}]") for i, v in enumerate(images))
-    ids = coerce.as_str_list(body, "ipAdapterImageIds")
-    if ids:
-        check_ip_image_count(len(ids), field="ipAdapterImageIds")
-        return tuple(asset_ref(v, field=f"ipAdapterImageIds[{i}]") for i, v in enumerate(ids))
+    if body.ipAdapterImages:
+        check_ip_image_count(len(body.ipAdapterImages), field="ipAdapterImages")
+        return tuple(parse_image_ref(v, field=f"ipAdapterImages[{i}]") for i, v in enumerate(body.ipAdapterImages))
+    if body.ipAdapterImageIds:
+        check_ip_image_count(len(body.ipAdapterImageIds), field="ipAdapterImageIds")
+        return tuple(asset_ref(v, field=f"ipAdapterImageIds[{i}]") for i, v in enumerate(body.ipAdapterImageIds))
     if single:
         return (parse_image_ref(single, field="ipAdapterImage"),)
     if single_id:
@@ -145,71 +110,61 @@ def _ip_images(body: Mapping[str, Any], mode: Mode) -> tuple[ImageRef, ...]:
     )
 
 
-def _ip_scales(body: Mapping[str, Any]) -> list[float]:
+def _ip_scales(body: Any) -> list[float]:
     """Rule 4: ipAdapterScales > ipAdapterScale > 0.9 each (broadcast and range checks are the engine's)."""
-    scales = coerce.as_float_list(body, "ipAdapterScales")
-    if scales:
-        return scales
-    scale = coerce.as_float(body, "ipAdapterScale")
-    if scale is not None:
-        if not 0.0 <= scale <= 1.0:
-            raise InvalidRequest(f"ipAdapterScale must be a number in [0, 1], got {scale:g}", field="ipAdapterScale")
-        return [scale]
-    return []
+    if body.ipAdapterScales:
+        return list(body.ipAdapterScales)
+    return [body.ipAdapterScale] if body.ipAdapterScale is not None else []
 
 
-def parse_generation(mode: Mode, body: Mapping[str, Any]) -> ParsedGeneration:
+def parse_generation(mode: Mode, raw: Mapping[str, Any] | GenerateBody) -> ParsedGeneration:
     """Reads the fields the mode uses; fields it does not know come back as warnings."""
-    if not isinstance(body, Mapping):
-        raise InvalidRequest("the request body must be a JSON object", field="body")
-    model_id = coerce.as_str(body, "modelId")
-    if not model_id:
+    body = read_body(mode, raw)
+    if not body.modelId:
         raise InvalidRequest("modelId is required", field="modelId", reason="missing_field")
-    prompt = coerce.as_str(body, "prompt")
-    if prompt is None:
-        raise InvalidRequest("prompt is required", field="prompt", reason="missing_field")
-    num_samples = coerce.as_int(body, "numSamples")
+    b: Any = body  # the mode's model: which optional groups of fields it has follows from `mode`
     fields: dict[str, Any] = {
-        "modelId": model_id,
-        "prompt": prompt,
-        "negativePrompt": coerce.as_str(body, "negativePrompt") or None,
-        "seed": coerce.as_seed(body),
-        "numSamples": DEFAULT_NUM_SAMPLES if num_samples is None else num_samples,
-        "numInferenceSteps": coerce.as_int(body, "numInferenceSteps"),
-        "guidance": coerce.as_float(body, "guidance"),
-        "width": coerce.as_int(body, "width"),
-        "height": coerce.as_int(body, "height"),
-        "scheduler": coerce.as_str(body, "scheduler") or None,
+        "modelId": body.modelId,
+        "prompt": body.prompt,
+        "negativePrompt": b.negativePrompt or None,
+        "seed": b.seed,
+        "numSamples": b.numSamples,
+        "numInferenceSteps": b.numInferenceSteps,
+        "guidance": b.guidance,
+        "width": b.width,
+        "height": b.height,
+        "scheduler": b.scheduler or None,
         "concepts": _concepts(body),
-        "intermediateImages": coerce.as_bool(body, "intermediateImages"),
+        "intermediateImages": b.intermediateImages,
     }
-    _flux_fields(body, fields)
+    if b.negativePromptStrength is not None:
+        fields["negativePromptStrength"] = b.negativePromptStrength
+    if getattr(b, "aspectRatio", None) is not None:
+        fields["aspectRatio"] = b.aspectRatio
+    for name in ("baseModelId", "modelEpoch"):
+        if getattr(b, name):
+            fields[name] = getattr(b, name)
     image = mask = None
     ip_images: tuple[ImageRef, ...] = ()
     if mode.uses_image:
-        image = _image(body, mode, "image", "imageId", what="an input image", reason="missing_image")
-        fields["strength"] = coerce.as_float(body, "strength")
+        image = _image(b.image, b.imageId, mode, ("image", "imageId"), "an input image", "missing_image")
+        fields["strength"] = b.strength
     if mode.uses_mask:
-        mask = _image(body, mode, "mask", "maskId", what="a mask (white = area to replace)", reason="missing_mask")
-        fields["disableMerging"] = coerce.as_bool(body, "disableMerging")
+        mask = _image(b.mask, b.maskId, mode, ("mask", "maskId"), "a mask (white = area to replace)", "missing_mask")
+        fields["disableMerging"] = b.disableMerging
     elif mode.uses_image:
-        mask = _optional_image(body, "mask", "maskId")  # img2img: the change stays inside the mask
+        mask = _optional_image(b.mask, b.maskId, ("mask", "maskId"))  # img2img: the change stays inside the mask
     if mode.uses_ip_adapter:
-        ip_images = _ip_images(body, mode)
-        fields["ipAdapterScales"] = _ip_scales(body)
-        ip_type = coerce.as_str(body, "ipAdapterType") or IpAdapterType.STYLE.value
-        if ip_type not in {t.value for t in IpAdapterType}:
-            raise InvalidRequest(
-                f"ipAdapterType must be one of style, character; got {ip_type!r}", field="ipAdapterType"
-            )
-        fields["ipAdapterType"] = ip_type
+        ip_images = _ip_images(b, mode)
+        fields["ipAdapterScales"] = _ip_scales(b)
+        fields["ipAdapterType"] = b.ipAdapterType or IpAdapterType.STYLE.value
     return ParsedGeneration(
         fields=fields,
         image=image,
         mask=mask,
         ip_adapter_images=ip_images,
-        image_parent_id=coerce.as_str(body, "imageParentId") or None,
-        image_hide=coerce.as_bool(body, "imageHide"),
-        hide_results=coerce.as_bool(body, "hideResults"),
-        warnings=tuple(unknown_fields(mode, body)),
+        image_parent_id=getattr(b, "imageParentId", None) or None,
+        image_hide=bool(getattr(b, "imageHide", False)),
+        hide_results=b.hideResults,
+        warnings=tuple(unknown_fields(body, mode.value)),
     )

@@ -21,6 +21,7 @@ from diffuserve.service import coerce
 from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.generation_body import check_ip_image_count
 from diffuserve.service.inference import InferenceService
+from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.signing import UrlSigner, asset_content_path
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.records import JobRecord, JobStatus
@@ -155,7 +156,7 @@ class ImagePipelineService:
         data = self.http.fetch(url, field=field)
         return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
 
-    def submit(self, family: str, body: Mapping[str, Any], *, author_id: str | None = None) -> dict[str, Any]:
+    def submit(self, family: str, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """POST /{sd,sdxl}/text2image/v1 -> {"id", "status": "PENDING"}."""
         if not isinstance(body, Mapping):
             raise InvalidRequest("the request body must be a JSON object", field="body")
@@ -221,9 +222,9 @@ class ImagePipelineService:
                 scenario["ipAdapterScales"] = coerce.as_float_list({"ip_adapter_scale": scale_list}, "ip_adapter_scale")
             mode = Mode.IMG2IMG_IP_ADAPTER if mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
         clean = {k: v for k, v in scenario.items() if v is not None}
-        _, response = self.inference.submit(mode, clean, author_id=author_id, webhook_url=webhook, api="imagepipeline")
+        _, response = self.inference.submit(mode, clean, caller=caller, webhook_url=webhook, api="imagepipeline")
         return {"id": response["job"]["jobId"], "status": "PENDING"}
 
-    def status(self, task_id: str) -> dict[str, Any]:
+    def status(self, task_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """GET …/status/{id}, whatever the path prefix of the submission."""
-        return status_body(self.jobs.get(task_id), self.signer)
+        return status_body(self.jobs.get(task_id, owner_id=caller.project_id), self.signer)

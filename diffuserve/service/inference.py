@@ -15,9 +15,11 @@ from diffuserve.errors import InvalidRequest, NotFound
 from diffuserve.jobs.client import JobClient
 from diffuserve.jobs.inputs import InputImages, build_request
 from diffuserve.service.cost import creative_units
+from diffuserve.service.generate_schemas import GenerateBody
 from diffuserve.service.generation_body import ParsedGeneration, parse_generation
 from diffuserve.service.images import ImageRef
-from diffuserve.service.keys import LOCAL_AUTHOR
+from diffuserve.service.keys import LOCAL_CALLER, Caller
+from diffuserve.service.quotas import Limits, check_capacity, check_prompts, check_work
 from diffuserve.service.signing import UrlSigner, asset_content_path
 from diffuserve.service.wire import job_wire
 from diffuserve.service.wire_fields import refuse_unknown
@@ -27,7 +29,6 @@ from diffuserve.storage.job_repository import JobRepository
 
 logger = logging.getLogger(__name__)
 
-OWNER_ID = "proj_diffuserve"
 DRY_RUN_STATUS = 269
 
 
@@ -41,7 +42,9 @@ class InferenceService:
         queue: JobClient,
         signer: UrlSigner,
         strict_fields: bool = False,
+        limits: Limits | None = None,
     ) -> None:
+        self.limits = limits or Limits()
         self.strict_fields = strict_fields  # unknown fields are a 400 instead of a warning
         self.registry = registry
         self.jobs = jobs
@@ -52,40 +55,45 @@ class InferenceService:
     def submit(
         self,
         mode: Mode,
-        body: Mapping[str, Any],
+        body: Mapping[str, Any] | GenerateBody,
         *,
         dry_run: bool = False,
         original_assets: bool = False,
-        author_id: str | None = None,
+        caller: Caller = LOCAL_CALLER,
         webhook_url: str | None = None,
         api: str = "scenario",
     ) -> tuple[int, dict[str, Any]]:
         """(200, {job, inference, creativeUnitsCost}) or (269, {creativeUnitsCost}); nothing is stored before
         the request has passed every check."""
         mode = Mode(mode)
-        author = author_id or LOCAL_AUTHOR
+        caller.may_write()
+        author, owner = caller.key_id, caller.project_id
         # 1. Read the wire fields (types, precedence, required inputs).
         parsed = parse_generation(mode, body)
+        check_prompts(self.limits, prompt=parsed.fields["prompt"], negativePrompt=parsed.fields["negativePrompt"])
         if self.strict_fields:
             refuse_unknown(list(parsed.warnings))
         if parsed.image_parent_id is not None:
-            self._check_parent(parsed.image_parent_id)
-        # 2. Decode every input image (asset ids must exist).
+            self._check_parent(parsed.image_parent_id, owner)
+        # 2. Decode every input image (asset ids must exist in the caller's project).
         images = InputImages(
-            image=self._load(parsed.image),
-            mask=self._load(parsed.mask),
-            ip_adapter_images=tuple(self._load_required(ref) for ref in parsed.ip_adapter_images),
+            image=self._load(parsed.image, owner),
+            mask=self._load(parsed.mask, owner),
+            ip_adapter_images=tuple(self._load_required(ref, owner) for ref in parsed.ip_adapter_images),
         )
-        # 3. Check the request against the model (capabilities included) and fill in the defaults.
+        # 3. Check the request against the model (capabilities included) and fill in the defaults; then what it
+        # costs against the request budget, the queue and the project's quotas.
         resolved = validation.validate(self.registry, build_request(mode, parsed.fields, images))
+        work = check_work(self.limits, resolved)
         cost = creative_units(resolved)
         warnings = {"warnings": list(parsed.warnings)} if parsed.warnings else {}
         if dry_run:
             return DRY_RUN_STATUS, {"creativeUnitsCost": cost, **warnings}
+        check_capacity(self.limits, self.jobs, project_id=owner, work=work)
         # 4. Inline images become assets; the job's input refers to them by id.
-        image_id = self._materialize(parsed.image, parsed, author, parent=parsed.image_parent_id)
-        mask_id = self._materialize(parsed.mask, parsed, author, parent=image_id)
-        ip_ids = [self._materialize(ref, parsed, author, parent=None) for ref in parsed.ip_adapter_images]
+        image_id = self._materialize(parsed.image, parsed, caller, parent=parsed.image_parent_id)
+        mask_id = self._materialize(parsed.mask, parsed, caller, parent=image_id)
+        ip_ids = [self._materialize(ref, parsed, caller, parent=None) for ref in parsed.ip_adapter_images]
         stored = self._stored_input(mode, parsed, resolved, image_id, mask_id, ip_ids)
         # 5. Store the job, then wake the queue.
         job = self.jobs.insert(
@@ -93,7 +101,7 @@ class InferenceService:
             mode=mode.value,
             input=stored,
             author_id=author,
-            owner_id=OWNER_ID,
+            owner_id=owner,
             hide_results=parsed.hide_results,
             webhook_url=webhook_url,
             api=api,
@@ -113,9 +121,9 @@ class InferenceService:
             **warnings,
         }
 
-    def _check_parent(self, asset_id: str) -> None:
+    def _check_parent(self, asset_id: str, owner: str) -> None:
         try:
-            self.assets.get(asset_id)
+            self.assets.get(asset_id, owner_id=owner)
         except NotFound:
             raise InvalidRequest(
                 f"imageParentId {asset_id!r} names no asset; give the id of an existing asset or leave it out",
@@ -123,17 +131,17 @@ class InferenceService:
                 reason="asset_not_found",
             ) from None
 
-    def _load(self, ref: ImageRef | None) -> Image.Image | None:
-        return None if ref is None else self._load_required(ref)
+    def _load(self, ref: ImageRef | None, owner: str) -> Image.Image | None:
+        return None if ref is None else self._load_required(ref, owner)
 
-    def _load_required(self, ref: ImageRef) -> Image.Image:
+    def _load_required(self, ref: ImageRef, owner: str) -> Image.Image:
         if ref.asset_id is not None:
-            return self.assets.load_image(ref.asset_id, field_name=ref.field)
+            return self.assets.load_image(ref.asset_id, field_name=ref.field, owner_id=owner)
         assert ref.data is not None
         return decode_image(ref.data, field_name=ref.field)
 
     def _materialize(
-        self, ref: ImageRef | None, parsed: ParsedGeneration, author: str, *, parent: str | None
+        self, ref: ImageRef | None, parsed: ParsedGeneration, caller: Caller, *, parent: str | None
     ) -> str | None:
         if ref is None:
             return None
@@ -146,8 +154,8 @@ class InferenceService:
                 name=f"{ref.field.split('[')[0]}.png",
                 source="uploaded",
                 asset_type="uploaded",
-                author_id=author,
-                owner_id=OWNER_ID,
+                author_id=caller.key_id,
+                owner_id=caller.project_id,
                 hidden=parsed.image_hide,
                 parent_id=parent,
             ),

@@ -15,6 +15,7 @@ from diffuserve.jobs.client import JobClient
 from diffuserve.jobs.events import JobEvent
 from diffuserve.jobs.outputs import preview_key
 from diffuserve.service import coerce
+from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.signing import UrlSigner, preview_path
 from diffuserve.service.wire import job_wire
 from diffuserve.storage.blobs import BlobStore
@@ -37,8 +38,8 @@ class JobService:
     def _wire(self, job: JobRecord) -> dict[str, Any]:
         return {"job": job_wire(job, self.signer)}
 
-    def get(self, job_id: str) -> dict[str, Any]:
-        return self._wire(self.jobs.get(job_id))
+    def get(self, job_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+        return self._wire(self.jobs.get(job_id, owner_id=caller.project_id))
 
     def list(
         self,
@@ -50,6 +51,7 @@ class JobService:
         pagination_token: str | None = None,
         hide_results: bool | str | None = None,
         author_id: str | None = None,
+        caller: Caller = LOCAL_CALLER,
     ) -> dict[str, Any]:
         """`types` wins over `type`; hideResults=false leaves out jobs that asked to hide their results."""
         statuses = None
@@ -70,6 +72,7 @@ class JobService:
             job_types=job_types,
             hide_results=hide,
             author_id=author_id,
+            owner_id=caller.project_id,
             page_size=coerce.page_size(page_size, default=10, maximum=200),
             pagination_token=pagination_token,
         )
@@ -78,10 +81,11 @@ class JobService:
             body["nextPaginationToken"] = page.next_token
         return body
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
+    def cancel(self, job_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """A queued job is canceled at once (by the queue, which announces it); a running one stops within a
         denoising step."""
-        job = self.jobs.get(job_id)
+        job = self.jobs.get(job_id, owner_id=caller.project_id)
+        caller.may_write()
         if job.status.is_terminal:
             raise Conflict(
                 f"job {job_id} is already {job.status.value}; only unfinished jobs can be canceled",
@@ -100,7 +104,7 @@ class JobService:
                 done.wait(CANCEL_WAIT_S)
         finally:
             unsubscribe()
-        return self.get(job_id)
+        return self.get(job_id, caller=caller)
 
     async def wait(
         self,
@@ -108,6 +112,7 @@ class JobService:
         *,
         timeout_s: float,
         on_progress: Callable[[float, str], Awaitable[None]] | None = None,
+        caller: Caller = LOCAL_CALLER,
     ) -> dict[str, Any]:
         """{"job": Job} once the job ends, or as it stands when timeout_s runs out."""
         loop = asyncio.get_running_loop()
@@ -122,7 +127,7 @@ class JobService:
         last: tuple[float, str] | None = None
         try:
             while True:
-                job = await asyncio.to_thread(self.jobs.get, job_id)
+                job = await asyncio.to_thread(self.jobs.get, job_id, owner_id=caller.project_id)
                 state = (job.progress, job.status.value)
                 if on_progress is not None and state != last:
                     await on_progress(*state)
@@ -136,8 +141,8 @@ class JobService:
         finally:
             unsubscribe()
 
-    def previews(self, job_id: str) -> builtins.list[str]:
-        job = self.jobs.get(job_id)
+    def previews(self, job_id: str, *, caller: Caller = LOCAL_CALLER) -> builtins.list[str]:
+        job = self.jobs.get(job_id, owner_id=caller.project_id)
         if job.status.is_terminal:
             return []
         return [self.signer.sign(preview_path(job.id, i)) for i in range(job.preview_count)]

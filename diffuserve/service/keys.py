@@ -1,27 +1,63 @@
-"""API keys: created with a random secret, stored as a salted scrypt hash, checked in constant time."""
+"""API keys and projects: a key is created with a random secret (stored as a salted scrypt hash, checked in
+constant time, unknown ids at the same cost), belongs to one project and has a role there."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
-from diffuserve.errors import Unauthorized
+from diffuserve.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from diffuserve.storage.key_repository import KeyRepository
-from diffuserve.storage.records import ApiKeyRecord
-from diffuserve.storage.timeutil import utcnow
+from diffuserve.storage.records import DEFAULT_PROJECT_ID, ApiKeyRecord, ProjectRecord
+from diffuserve.storage.timeutil import iso, utcnow
 
 # The author id of requests let through without a key in open mode.
 LOCAL_AUTHOR = "local"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _CACHE_SIZE = 1024
+PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class Role(StrEnum):
+    """What a key may do in its project: admin manages keys too; read-only reads only."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+    READ_ONLY = "read-only"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the key (the author id of what it creates), its project (the owner of what it sees) and role."""
+
+    key_id: str
+    project_id: str
+    role: Role
+
+    def may_write(self) -> None:
+        """Generating, uploading, deleting and cancelling need member or admin."""
+        if self.role is Role.READ_ONLY:
+            raise Forbidden(f"the key {self.key_id} is read-only", reason="read_only_key")
+
+    def may_administer(self) -> None:
+        if self.role is not Role.ADMIN:
+            raise Forbidden(f"managing keys needs an admin key; {self.key_id} is {self.role.value}", reason="not_admin")
+
+
+# Requests without a key in open mode act as the default project's admin.
+LOCAL_CALLER = Caller(key_id=LOCAL_AUTHOR, project_id=DEFAULT_PROJECT_ID, role=Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -30,10 +66,35 @@ class NewKey:
 
     key: str
     secret: str
+    project_id: str = DEFAULT_PROJECT_ID
+    role: Role = Role.ADMIN
 
 
 def _hash(secret: str, salt: bytes) -> bytes:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
+
+
+@functools.cache
+def _dummy() -> tuple[bytes, bytes]:
+    """Compared against when the key id does not exist, so an unknown id costs the same scrypt as a wrong
+    secret (made on first use: importing this module stays cheap)."""
+    salt = secrets.token_bytes(16)
+    return salt, _hash(secrets.token_urlsafe(32), salt)
+
+
+def key_wire(record: ApiKeyRecord, project_name: str | None = None) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "id": record.key_id,
+        "projectId": record.project_id,
+        "role": record.role,
+        "revoked": record.revoked,
+        "createdAt": iso(record.created_at),
+    }
+    if project_name is not None:
+        wire["project"] = project_name
+    if record.name:
+        wire["name"] = record.name
+    return wire
 
 
 class KeyService:
@@ -42,29 +103,91 @@ class KeyService:
         self._verified: dict[bytes, str] = {}
         self._lock = threading.Lock()
 
-    def create(self) -> NewKey:
-        key = NewKey(key="api_" + secrets.token_hex(12), secret=secrets.token_urlsafe(32))
+    # -- projects --
+
+    def project(self, name_or_id: str) -> ProjectRecord:
+        found = self.keys.project(id=name_or_id) or self.keys.project(name=name_or_id)
+        if found is None:
+            raise NotFound(f"project {name_or_id!r} does not exist", reason="project_not_found")
+        return found
+
+    def create_project(self, name: str) -> ProjectRecord:
+        if not PROJECT_NAME.fullmatch(name):
+            raise InvalidRequest(
+                "a project name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                field="name",
+            )
+        project = ProjectRecord(id="proj_" + secrets.token_hex(8), name=name, created_at=utcnow())
+        self.keys.insert_project(project)
+        return project
+
+    def projects(self) -> list[ProjectRecord]:
+        return self.keys.projects()
+
+    # -- keys --
+
+    def create(self, *, project: str | None = None, role: Role | str = Role.ADMIN, name: str | None = None) -> NewKey:
+        """A new key in `project` (name or id; default: the default project) with `role`."""
+        try:
+            role = Role(role)
+        except ValueError:
+            allowed = ", ".join(r.value for r in Role)
+            raise InvalidRequest(f"role must be one of {allowed}; got {role!r}", field="role") from None
+        project_id = self.project(project).id if project else DEFAULT_PROJECT_ID
+        key = NewKey(
+            key="api_" + secrets.token_hex(12), secret=secrets.token_urlsafe(32), project_id=project_id, role=role
+        )
         salt = secrets.token_bytes(16)
         self.keys.insert(
-            ApiKeyRecord(key_id=key.key, salt=salt, secret_hash=_hash(key.secret, salt), created_at=utcnow())
+            ApiKeyRecord(
+                key_id=key.key,
+                salt=salt,
+                secret_hash=_hash(key.secret, salt),
+                created_at=utcnow(),
+                project_id=project_id,
+                role=role.value,
+                name=name,
+            )
         )
         return key
 
-    def verify(self, key: str, secret: str) -> str:
-        """The key id when key and secret match a stored key; Unauthorized otherwise."""
-        # scrypt is slow on purpose; a pair already verified is remembered by its SHA-256 (in memory only).
-        fingerprint = hashlib.sha256(f"{key}:{secret}".encode()).digest()
+    def list(self, *, project_id: str | None = None) -> list[ApiKeyRecord]:
+        return self.keys.list(project_id=project_id)
+
+    def get(self, key_id: str, *, project_id: str | None = None) -> ApiKeyRecord:
+        record = self.keys.get(key_id)
+        if record is None or (project_id is not None and record.project_id != project_id):
+            raise NotFound(f"key {key_id} does not exist", reason="key_not_found")
+        return record
+
+    def revoke(self, key_id: str, *, project_id: str | None = None) -> ApiKeyRecord:
+        """Revoked at once, in every process: verify() reads the key's row on every request."""
+        self.get(key_id, project_id=project_id)
+        self.keys.revoke(key_id)
         with self._lock:
-            if fingerprint in self._verified:
-                return self._verified[fingerprint]
+            self._verified = {f: k for f, k in self._verified.items() if k != key_id}
+        return self.get(key_id)
+
+    def verify(self, key: str, secret: str) -> Caller:
+        """The caller when key and secret match a live stored key; Unauthorized otherwise."""
+        # scrypt is slow on purpose; a pair already verified is remembered by its SHA-256 (in memory only), but the
+        # row is read every time, so a revocation (from any process) takes effect on the next request.
+        fingerprint = hashlib.sha256(f"{key}:{secret}".encode()).digest()
         record = self.keys.get(key)
-        if record is None or record.revoked or not hmac.compare_digest(_hash(secret, record.salt), record.secret_hash):
+        with self._lock:
+            known = self._verified.get(fingerprint) == key
+        if not known:
+            salt, expected = (record.salt, record.secret_hash) if record else _dummy()
+            matches = hmac.compare_digest(_hash(secret, salt), expected)
+            if not matches or record is None:
+                raise Unauthorized("the API key or secret is wrong", reason="invalid_credentials")
+        if record is None or record.revoked:
             raise Unauthorized("the API key or secret is wrong", reason="invalid_credentials")
         with self._lock:
             if len(self._verified) >= _CACHE_SIZE:
                 self._verified.clear()
             self._verified[fingerprint] = record.key_id
-        return record.key_id
+        return Caller(key_id=record.key_id, project_id=record.project_id, role=Role(record.role))
 
 
 def credentials_from_headers(headers: Mapping[str, str]) -> tuple[str, str] | None:
@@ -101,12 +224,12 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def authenticate(keys: KeyService, headers: Mapping[str, str], client_host: str | None, *, open_mode: bool) -> str:
-    """The caller's author id: its key id, or LOCAL_AUTHOR for a loopback client in open mode; else Unauthorized."""
+def authenticate(keys: KeyService, headers: Mapping[str, str], client_host: str | None, *, open_mode: bool) -> Caller:
+    """The caller: its key, or LOCAL_CALLER for a loopback client in open mode; else Unauthorized."""
     credentials = credentials_from_headers(headers)
     if credentials is None:
         if open_mode and is_loopback(client_host):
-            return LOCAL_AUTHOR
+            return LOCAL_CALLER
         raise Unauthorized(
             "missing credentials: send Authorization: Basic base64(key:secret) (diffuserve keys create)",
             reason="missing_credentials",

@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 
 from diffuserve.errors import Conflict, InvalidRequest, NotFound
 from diffuserve.service import coerce
-from diffuserve.service.inference import OWNER_ID
-from diffuserve.service.keys import LOCAL_AUTHOR
+from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.signing import UrlSigner, upload_part_path
 from diffuserve.storage.asset_store import AssetStore, NewAsset, decode_image
 from diffuserve.storage.ids import new_id
@@ -97,9 +96,10 @@ class UploadService:
     # -- create --
 
     def create(
-        self, body: Mapping[str, Any], *, author_id: str | None = None, dry_run: bool = False
+        self, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER, dry_run: bool = False
     ) -> tuple[int, dict[str, Any]]:
         """Body of POST /uploads -> (200, {"upload"}) with the part URLs, or (269, {"creativeUnitsCost": 0})."""
+        caller.may_write()
         if not isinstance(body, Mapping):
             raise InvalidRequest("the request body must be a JSON object", field="body")
         for name in UNSUPPORTED_SOURCES:
@@ -140,7 +140,7 @@ class UploadService:
                 f"fileSize), got {parts}",
                 field="parts",
             )
-        options = self._asset_options(body.get("assetOptions"))
+        options = self._asset_options(body.get("assetOptions"), owner_id=caller.project_id)
         if dry_run:
             return 269, {"creativeUnitsCost": 0}
         self.sweep_expired()
@@ -156,15 +156,15 @@ class UploadService:
             created_at=now,
             updated_at=now,
             expires_at=now + timedelta(seconds=self.signer.ttl_s),
-            author_id=author_id or LOCAL_AUTHOR,
-            owner_id=OWNER_ID,
+            author_id=caller.key_id,
+            owner_id=caller.project_id,
             asset_options=options,
         )
         self.uploads.insert(upload)
         logger.info("upload created upload_id=%s size=%d parts=%d", upload.id, file_size, parts)
         return 200, self._wire(upload)
 
-    def _asset_options(self, value: Any) -> dict[str, Any]:
+    def _asset_options(self, value: Any, *, owner_id: str) -> dict[str, Any]:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
@@ -175,7 +175,7 @@ class UploadService:
             options["hide"] = coerce.as_bool(named, "assetOptions.hide")
         parent_id = coerce.as_str(named, "assetOptions.parentId")
         if parent_id:
-            self.assets.get(parent_id)  # NotFound for an unknown parent, as POST /assets
+            self.assets.get(parent_id, owner_id=owner_id)  # NotFound for an unknown parent, as POST /assets
             options["parentId"] = parent_id
         collections = coerce.as_str_list(named, "assetOptions.collectionIds")
         if collections is not None:
@@ -184,12 +184,12 @@ class UploadService:
 
     # -- read --
 
-    def get(self, upload_id: str) -> dict[str, Any]:
-        return self._wire(self._current(upload_id))
+    def get(self, upload_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+        return self._wire(self._current(upload_id, owner_id=caller.project_id))
 
-    def _current(self, upload_id: str, *, now: datetime | None = None) -> UploadRecord:
+    def _current(self, upload_id: str, *, now: datetime | None = None, owner_id: str | None = None) -> UploadRecord:
         """The upload, failed first when it is pending past its deadline."""
-        upload = self.uploads.get(upload_id)
+        upload = self.uploads.get(upload_id, owner_id=owner_id)
         if upload.status is UploadStatus.PENDING and upload.expires_at <= (now or utcnow()):
             with contextlib.suppress(Conflict):  # completed or failed meanwhile: as it is now
                 self._fail(upload, EXPIRED_ERROR, expected=UploadStatus.PENDING)
@@ -232,19 +232,20 @@ class UploadService:
 
     # -- actions --
 
-    def action(self, upload_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def action(self, upload_id: str, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """Body of POST /uploads/{id}/action: `{"action": "complete"}`, the one action Scenario has."""
         if not isinstance(body, Mapping):
             raise InvalidRequest("the request body must be a JSON object", field="body")
         action = coerce.as_str(body, "action")
         if action != "complete":
             raise InvalidRequest(f"action must be 'complete', got {action!r}", field="action")
-        return self.complete(upload_id)
+        return self.complete(upload_id, caller=caller)
 
-    def complete(self, upload_id: str) -> dict[str, Any]:
+    def complete(self, upload_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """Assembles the parts, checks the image and stores it as an asset; the upload says `imported` and
         names the asset in `entityId`. Completing an imported upload again answers it as it is."""
-        upload = self._current(upload_id)
+        caller.may_write()
+        upload = self._current(upload_id, owner_id=caller.project_id)
         if upload.status is UploadStatus.IMPORTED:
             return self._wire(upload)
         if upload.status is not UploadStatus.PENDING:

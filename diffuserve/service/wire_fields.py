@@ -1,60 +1,15 @@
-"""The fields Scenario's schemas list for each generate endpoint (tests/spec: the published OpenAPI), and what
-to say about a field a request sends that is not among them: the closest known name, as a warning (or, in strict
-mode, a 400), so a typo such as "steps" is noticed while a field from a newer Scenario version keeps working."""
+"""What to say about a field a request sends that its wire model (service/generate_schemas) does not know: the
+closest known name, as a warning (or, in strict mode, a 400), so a typo such as "steps" is noticed while a field
+from a newer Scenario version keeps working."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
-from typing import Any
 
-from diffuserve.catalog.types import Mode
+from pydantic import BaseModel
+
 from diffuserve.errors import InvalidRequest
 
-_COMMON = frozenset(
-    {
-        "modelId",
-        "prompt",
-        "negativePrompt",
-        "negativePromptStrength",
-        "seed",
-        "numSamples",
-        "numInferenceSteps",
-        "guidance",
-        "width",
-        "height",
-        "scheduler",
-        "concepts",
-        "baseModelId",
-        "modelEpoch",
-        "hideResults",
-        "intermediateImages",
-    }
-)
-_IMAGE = frozenset({"image", "imageId", "imageParentId", "imageHide", "strength"})
-_MASK = frozenset({"mask", "maskId"})
-_IP_ADAPTER = frozenset(
-    {
-        "ipAdapterImage",
-        "ipAdapterImageId",
-        "ipAdapterImageIds",
-        "ipAdapterImages",
-        "ipAdapterScale",
-        "ipAdapterScales",
-        "ipAdapterType",
-    }
-)
-
-FIELDS: dict[Mode, frozenset[str]] = {
-    Mode.TXT2IMG: _COMMON | {"aspectRatio"},
-    Mode.TXT2IMG_IP_ADAPTER: _COMMON | _IP_ADAPTER | {"aspectRatio"},
-    Mode.IMG2IMG: _COMMON | _IMAGE,
-    Mode.IMG2IMG_IP_ADAPTER: _COMMON | _IMAGE | _MASK | _IP_ADAPTER,
-    Mode.INPAINT: _COMMON | _IMAGE | _MASK | {"disableMerging"},
-    Mode.INPAINT_IP_ADAPTER: _COMMON | _IMAGE | _MASK | _IP_ADAPTER | {"disableMerging"},
-}
-# Fields diffuserve also reads on a mode although Scenario's schema for it does not list them.
-EXTRA_FIELDS: dict[Mode, frozenset[str]] = {Mode.IMG2IMG: _MASK}
 CONCEPT_FIELDS = frozenset({"modelId", "scale", "modelEpoch"})
 # Names other APIs (A1111, diffusers, imagepipeline) use for the same thing.
 SYNONYMS = {
@@ -78,22 +33,14 @@ def _normal(name: str) -> str:
     return name.replace("_", "").replace("-", "").lower()
 
 
-def known_fields(mode: Mode) -> frozenset[str]:
-    return FIELDS[mode] | EXTRA_FIELDS.get(mode, frozenset())
-
-
-def unknown_fields(mode: Mode, body: Mapping[str, Any]) -> list[dict[str, str]]:
-    """One warning per field of `body` that `mode` does not know (also inside concepts), naming the closest."""
-    warnings = [_warning(name, name, known_fields(mode), mode.value) for name in body if name not in known_fields(mode)]
-    concepts = body.get("concepts")
-    if isinstance(concepts, list):
-        for i, concept in enumerate(concepts):
-            if isinstance(concept, Mapping):
-                warnings += [
-                    _warning(f"concepts[{i}].{name}", name, CONCEPT_FIELDS, "a concept")
-                    for name in concept
-                    if name not in CONCEPT_FIELDS
-                ]
+def unknown_fields(body: BaseModel, where: str) -> list[dict[str, str]]:
+    """One warning per field a wire model kept as extra (also inside concepts), naming the closest known one."""
+    known = frozenset(type(body).model_fields)
+    warnings = [_warning(name, name, known, where) for name in body.model_extra or {}]
+    for i, concept in enumerate(getattr(body, "concepts", None) or []):
+        warnings += [
+            _warning(f"concepts[{i}].{name}", name, CONCEPT_FIELDS, "a concept") for name in concept.model_extra or {}
+        ]
     return warnings
 
 

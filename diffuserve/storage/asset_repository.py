@@ -55,6 +55,7 @@ class AssetFilter:
     parent_asset_id: str | None = None
     root_asset_id: str | None = None
     author_id: str | None = None
+    owner_id: str | None = None
     types: tuple[str, ...] | None = None
     privacy: str | None = None
     tags: tuple[str, ...] = ()
@@ -124,10 +125,11 @@ class AssetRepository:
             s.add(row)
         return asset
 
-    def get(self, asset_id: str) -> AssetRecord:
+    def get(self, asset_id: str, *, owner_id: str | None = None) -> AssetRecord:
+        """The asset; with `owner_id`, only that project's (another project's asset does not exist for it)."""
         with self.db.read() as s:
             row = s.get(AssetRow, asset_id)
-            if row is None or row.deleted:
+            if row is None or row.deleted or (owner_id is not None and row.owner_id != owner_id):
                 raise NotFound(f"asset {asset_id!r} does not exist", reason="asset_not_found")
             return _record(row)
 
@@ -146,6 +148,8 @@ class AssetRepository:
             query = query.where(AssetRow.root_parent_id == flt.root_asset_id)
         if flt.author_id is not None:
             query = query.where(AssetRow.author_id == flt.author_id)
+        if flt.owner_id is not None:
+            query = query.where(AssetRow.owner_id == flt.owner_id)
         if flt.types is not None:
             query = query.where(AssetRow.asset_type.in_(list(flt.types)))
         if flt.privacy not in (None, "private") or flt.collection_id is not None:
@@ -175,11 +179,14 @@ class AssetRepository:
             query = query.where(exists(select(1).select_from(each).where(each.c.value == tag)))
         return query
 
-    def delete(self, asset_ids: Iterable[str]) -> list[AssetRecord]:
+    def delete(self, asset_ids: Iterable[str], *, owner_id: str | None = None) -> list[AssetRecord]:
         """Marks the assets deleted (all or none) and returns them so their blobs can be removed."""
         ids = list(dict.fromkeys(asset_ids))
         with self.db.session() as s:
-            rows = s.scalars(select(AssetRow).where(AssetRow.id.in_(ids), AssetRow.deleted.is_(False))).all()
+            query = select(AssetRow).where(AssetRow.id.in_(ids), AssetRow.deleted.is_(False))
+            if owner_id is not None:
+                query = query.where(AssetRow.owner_id == owner_id)
+            rows = s.scalars(query).all()
             found = {r.id for r in rows}
             missing = [i for i in ids if i not in found]
             if missing:

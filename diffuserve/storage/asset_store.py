@@ -154,19 +154,19 @@ class AssetStore:
         logger.info("asset created asset_id=%s type=%s size=%d", asset_id, new.asset_type, len(data))
         return record
 
-    def get(self, asset_id: str) -> AssetRecord:
-        return self.repository.get(asset_id)
+    def get(self, asset_id: str, *, owner_id: str | None = None) -> AssetRecord:
+        return self.repository.get(asset_id, owner_id=owner_id)
 
-    def read(self, asset_id: str) -> tuple[AssetRecord, bytes]:
-        record = self.repository.get(asset_id)
+    def read(self, asset_id: str, *, owner_id: str | None = None) -> tuple[AssetRecord, bytes]:
+        record = self.repository.get(asset_id, owner_id=owner_id)
         return record, self.blobs.get(record.blob_key)
 
-    def load_image(self, asset_id: str, *, field_name: str) -> Image.Image:
-        _, data = self.read(asset_id)
+    def load_image(self, asset_id: str, *, field_name: str, owner_id: str | None = None) -> Image.Image:
+        _, data = self.read(asset_id, owner_id=owner_id)
         return decode_image(data, field_name=field_name)
 
-    def delete(self, asset_ids: list[str]) -> None:
-        for record in self.repository.delete(asset_ids):
+    def delete(self, asset_ids: list[str], *, owner_id: str | None = None) -> None:
+        for record in self.repository.delete(asset_ids, owner_id=owner_id):
             self.blobs.delete(record.blob_key)
 
     def delete_outputs_of(self, job_id: str) -> None:

@@ -142,10 +142,11 @@ class JobRepository:
             s.flush()
             return _record(row)
 
-    def get(self, job_id: str) -> JobRecord:
+    def get(self, job_id: str, *, owner_id: str | None = None) -> JobRecord:
+        """The job; with `owner_id`, only that project's (another project's job does not exist for it)."""
         with self.db.read() as s:
             row = s.get(JobRow, job_id)
-            if row is None:
+            if row is None or (owner_id is not None and row.owner_id != owner_id):
                 raise NotFound(f"job {job_id!r} does not exist", reason="job_not_found")
             return _record(row)
 
@@ -156,6 +157,7 @@ class JobRepository:
         job_types: Iterable[str] | None = None,
         hide_results: bool | None = None,
         author_id: str | None = None,
+        owner_id: str | None = None,
         page_size: int,
         pagination_token: str | None = None,
     ) -> Page:
@@ -169,15 +171,29 @@ class JobRepository:
             query = query.where(JobRow.hide_results == hide_results)
         if author_id is not None:
             query = query.where(JobRow.author_id == author_id)
+        if owner_id is not None:
+            query = query.where(JobRow.owner_id == owner_id)
         with self.db.read() as s:
             rows = s.scalars(query.offset(offset).limit(page_size + 1)).all()
             items = tuple(_record(r) for r in rows[:page_size])
         return Page(items, encode_token(offset + page_size) if len(rows) > page_size else None)
 
-    def count(self, *, statuses: Iterable[str]) -> int:
+    def count(self, *, statuses: Iterable[str], owner_id: str | None = None) -> int:
+        query = select(func.count()).select_from(JobRow).where(JobRow.status.in_(list(statuses)))
+        if owner_id is not None:
+            query = query.where(JobRow.owner_id == owner_id)
         with self.db.read() as s:
-            total = s.scalar(select(func.count()).select_from(JobRow).where(JobRow.status.in_(list(statuses))))
-            return int(total or 0)
+            return int(s.scalar(query) or 0)
+
+    def inputs_since(self, *, owner_id: str, since: datetime) -> list[tuple[datetime, dict[str, Any]]]:
+        """(created_at, input) of the project's jobs created after `since`, oldest first (for its hourly quota)."""
+        query = (
+            select(JobRow.created_at, JobRow.input)
+            .where(JobRow.owner_id == owner_id, JobRow.created_at > since)
+            .order_by(JobRow.created_at)
+        )
+        with self.db.read() as s:
+            return [(as_utc(created), dict(data)) for created, data in s.execute(query)]
 
     def queued(self, *, limit: int) -> list[JobRecord]:
         """The oldest queued jobs, in submission order."""

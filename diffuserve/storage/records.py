@@ -28,6 +28,10 @@ class JobStatus(StrEnum):
         return self in (JobStatus.WARMING_UP, JobStatus.IN_PROGRESS, JobStatus.FINALIZING)
 
 
+# The project that owns what was stored before projects existed, and the keys of a fresh install.
+DEFAULT_PROJECT_ID = "proj_diffuserve"
+
+
 @dataclass(frozen=True)
 class StatusChange:
     status: JobStatus
@@ -98,6 +102,18 @@ class ApiKeyRecord:
     secret_hash: bytes
     created_at: datetime
     revoked: bool = False
+    project_id: str = DEFAULT_PROJECT_ID
+    role: str = "admin"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A team's space: keys, jobs, assets and uploads belong to one project (Scenario's ownerId)."""
+
+    id: str
+    name: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class JobRow(Base):
     # Monotonic submission order: FIFO key of the queue (timestamps can tie).
     seq: Mapped[int] = mapped_column(BigInteger, index=True)
     author_id: Mapped[str] = mapped_column(String(64))
-    owner_id: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
     hide_results: Mapped[bool] = mapped_column(Boolean, default=False)
     preview_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -64,7 +64,7 @@ class AssetRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     author_id: Mapped[str] = mapped_column(String(64))
-    owner_id: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
     parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     root_parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     inference_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
@@ -81,6 +81,20 @@ class ApiKeyRow(Base):
     secret_hash: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The project whose jobs and assets the key sees, and what it may do there (admin, member, read-only).
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ProjectRow(Base):
+    """A team's space (Scenario's ownerId): its keys, jobs, assets and uploads."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class UploadRow(Base):

@@ -106,10 +106,10 @@ class UploadRepository:
             s.add(row)
         return upload
 
-    def get(self, upload_id: str) -> UploadRecord:
+    def get(self, upload_id: str, *, owner_id: str | None = None) -> UploadRecord:
         with self.db.read() as s:
             row = s.get(UploadRow, upload_id)
-            if row is None:
+            if row is None or (owner_id is not None and row.owner_id != owner_id):
                 raise _not_found(upload_id)
             return _record(row)
 

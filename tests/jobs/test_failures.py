@@ -18,7 +18,7 @@ from diffuserve.engine.engine import Engine
 from diffuserve.jobs.events import JobEvent
 from diffuserve.storage.asset_store import AssetStore
 from diffuserve.storage.ids import new_job_id
-from diffuserve.storage.records import JobStatus
+from diffuserve.storage.records import DEFAULT_PROJECT_ID, JobStatus
 from tests.service_helpers import RunningService, run_service, wait_for
 
 QUICK = {"modelId": "tiny-sd15", "prompt": "quick", "numSamples": 1, "numInferenceSteps": 1, "width": 64, "height": 64}
@@ -71,7 +71,7 @@ def test_a_job_the_worker_cannot_read_fails_and_the_queue_moves_on(open_service:
         mode="txt2video",  # e.g. written by a newer version
         input=QUICK,
         author_id="local",
-        owner_id="local",
+        owner_id=DEFAULT_PROJECT_ID,
         hide_results=False,
     )
     container.jobs.submit(unreadable.id)

@@ -138,7 +138,6 @@ def test_bad_input_is_a_tool_error_with_the_rest_reason_and_message(
     [
         ("post-txt2img-inferences", {**TINY, "modelId": "no-such-model"}, "model_not_found"),
         ("post-txt2img-inferences", {"prompt": "a fox"}, "missing_field"),
-        ("post-txt2img-inferences", {**TINY, "strength": 0.5}, "invalid_request"),  # not a txt2img argument
         ("post-txt2img-inferences", {**TINY, "numSamples": "many"}, "invalid_request"),
         ("post-img2img-inferences", {**TINY, "image": "/home/me/cat.png"}, "local_path_not_allowed"),
         ("post-job-action-by-job-id", {"jobId": "job_nope", "action": "cancel"}, "job_not_found"),
@@ -155,6 +154,18 @@ def test_refusals_are_tool_errors_never_crashes(
     result = call(mcp_service, mcp_headers, tool, arguments)
     assert result.is_error
     assert text_of(result).startswith(f"{reason}: "), text_of(result)
+
+
+def test_an_argument_the_mode_does_not_take_is_a_warning_naming_the_closest_one(
+    mcp_service: RunningService, mcp_headers: dict[str, str]
+) -> None:
+    """As over REST: a client of a newer Scenario version keeps working, and a typo is pointed out."""
+    arguments = {**TINY, "strength": 0.5, "steps": 3, "dryRun": True}
+    result = call(mcp_service, mcp_headers, "post-txt2img-inferences", arguments)
+    assert not result.is_error
+    warnings = {w["field"]: w for w in payload(result)["warnings"]}
+    assert set(warnings) == {"strength", "steps"}
+    assert warnings["steps"]["closest"] == "numInferenceSteps"
 
 
 def test_dry_run_prices_the_request_and_creates_nothing(

@@ -21,15 +21,26 @@ from diffuserve.storage import migrate
 from diffuserve.storage.database import Database, driver_url
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.key_repository import KeyRepository
-from diffuserve.storage.records import ApiKeyRecord, JobStatus
+from diffuserve.storage.records import DEFAULT_PROJECT_ID, ApiKeyRecord, JobStatus
 from diffuserve.storage.tables import Base
 from diffuserve.storage.timeutil import utcnow
 from tests.storage.databases import BACKENDS, database_url
 
-# What revisions 0002 and 0003 added to the schema `create_all` made before migrations existed.
-NEW_COLUMNS = ("lease_owner", "lease_expires_at")
-NEW_INDEX = "ix_jobs_queue"
-NEW_TABLES = ("uploads",)
+# What revisions 0002-0004 added to the schema `create_all` made before migrations existed.
+NEW_COLUMNS = {"jobs": ("lease_owner", "lease_expires_at"), "api_keys": ("project_id", "role", "name")}
+NEW_INDEXES = ("ix_jobs_queue", "ix_jobs_owner_id", "ix_assets_owner_id", "ix_api_keys_project_id")
+NEW_TABLES = ("uploads", "projects")
+
+
+def _drop_later_revisions(engine: Engine) -> None:
+    with engine.begin() as connection:
+        for table in NEW_TABLES:
+            connection.execute(text(f"DROP TABLE {table}"))
+        for index in NEW_INDEXES:
+            connection.execute(text(f"DROP INDEX {index}"))
+        for table, columns in NEW_COLUMNS.items():
+            for column in columns:
+                connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -68,14 +79,9 @@ def _schema(engine: Engine) -> dict[str, Any]:
 
 
 def _make_pre_alembic(engine: Engine) -> None:
-    """A database as diffuserve made it before migrations: `create_all`, without what revisions 0002-0003 add."""
+    """A database as diffuserve made it before migrations: `create_all`, without what revisions 0002-0004 add."""
     Base.metadata.create_all(engine)
-    with engine.begin() as connection:
-        for table in NEW_TABLES:
-            connection.execute(text(f"DROP TABLE {table}"))
-        connection.execute(text(f"DROP INDEX {NEW_INDEX}"))
-        for column in NEW_COLUMNS:
-            connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
+    _drop_later_revisions(engine)
 
 
 def test_a_new_database_is_created_at_head_matching_the_tables_in_code(url: str, engine: Engine) -> None:
@@ -83,7 +89,8 @@ def test_a_new_database_is_created_at_head_matching_the_tables_in_code(url: str,
     done = db.upgrade()
     assert (done.before, done.after, done.stamped) == (None, migrate.head(), False)
     assert done.describe() == f"created the schema at revision {migrate.head()}"
-    assert set(inspect(engine).get_table_names()) == {"jobs", "assets", "api_keys", "uploads", "alembic_version"}
+    tables = {"jobs", "assets", "api_keys", "uploads", "projects", "alembic_version"}
+    assert set(inspect(engine).get_table_names()) == tables
     for table in Base.metadata.sorted_tables:
         assert [c["name"] for c in inspect(engine).get_columns(table.name)] == [c.name for c in table.columns]
     assert _differences(engine) == []
@@ -119,12 +126,7 @@ def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_its_row
     done = jobs.transition("job_2", JobStatus.SUCCESS, progress=1.0, asset_ids=["asset_1"])
     keys.insert(ApiKeyRecord(key_id="key_1", salt=b"s", secret_hash=b"h", created_at=utcnow()))
     db.close()
-    with engine.begin() as connection:  # back to the old schema, rows kept
-        for table in NEW_TABLES:
-            connection.execute(text(f"DROP TABLE {table}"))
-        connection.execute(text(f"DROP INDEX {NEW_INDEX}"))
-        for column in NEW_COLUMNS:
-            connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
+    _drop_later_revisions(engine)  # back to the old schema, rows kept
     assert "alembic_version" not in inspect(engine).get_table_names()
 
     db = Database(url)
@@ -136,7 +138,10 @@ def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_its_row
     assert _differences(engine) == []
     jobs = JobRepository(db)
     assert jobs.get("job_1") == queued and jobs.get("job_2") == done
-    assert KeyRepository(db).get("key_1") is not None
+    old_key = KeyRepository(db).get("key_1")
+    # Keys made before projects are admins of the default project, which owns everything stored before.
+    assert old_key is not None and (old_key.project_id, old_key.role) == (DEFAULT_PROJECT_ID, "admin")
+    assert KeyRepository(db).project(id=DEFAULT_PROJECT_ID) is not None
     assert [j.id for j in jobs.claim(job_ids=["job_1", "job_2"], owner="w", lease_s=30)] == ["job_1"]
     db.close()
 

@@ -123,8 +123,8 @@ export class MaskPainter {
     const data = this.pixels();
     const px = data.data;
     for (let i = 0; i < px.length; i += 4) {
-      px[i] = 0xff; px[i + 1] = 0x2d; px[i + 2] = 0x75;
       px[i + 3] = fn(px[i + 3], px[i], px[i + 1], px[i + 2]);
+      px[i] = 0xff; px[i + 1] = 0x2d; px[i + 2] = 0x75;
     }
     this.ctx.putImageData(data, 0, 0);
     this.changed();

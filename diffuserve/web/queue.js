@@ -89,6 +89,7 @@ export class Queue {
       img.src = sameOrigin(url);
     });
     if (done) $('.previews', el).replaceChildren();
+    this.updateEmpty();
     if (job.status === 'success' && !entry.shown) {
       entry.shown = true;
       this.showOutputs(entry, job.metadata.assetIds ?? []);
@@ -145,7 +146,14 @@ export class Queue {
     this.save();
   }
 
-  updateEmpty() { $('#queue .empty').hidden = this.entries.size > 0; }
+  // The empty-list hint, and beside the Generate button how many jobs are still going (on a phone the queue is
+  // below the form).
+  updateEmpty() {
+    $('#queue .empty').hidden = this.entries.size > 0;
+    const going = this.active().length;
+    $('#queue-state').hidden = going === 0;
+    $('#queue-state').textContent = `${going} job${going === 1 ? '' : 's'} in the queue ↓`;
+  }
 
   save() {
     const ids = $$('li.job', this.list).map((li) => li.dataset.jobId).slice(0, KEEP);

@@ -23,6 +23,7 @@ def test_two_jobs_in_flight_and_one_canceled(page: Page, api: httpx.Client) -> N
     quick_id = generate(page, keys=True)
     assert page.locator("#queue-list li.job").count() == 2
     assert page.text_content("#queue-list li.job >> nth=0 >> .job-prompt") == "quick"
+    assert page.text_content("#queue-state") == "2 jobs in the queue ↓"
 
     long = job_entry(page, long_id)
     page.wait_for_selector(f"#queue-list li.job[data-job-id={long_id}][data-status=in-progress] .previews img")
@@ -34,6 +35,7 @@ def test_two_jobs_in_flight_and_one_canceled(page: Page, api: httpx.Client) -> N
     assert api.get(f"/v1/jobs/{long_id}").json()["job"]["status"] == "canceled"
 
     wait_for_job(page, quick_id)
+    assert page.is_hidden("#queue-state")
 
     # A reload keeps the queue (and the form).
     page.reload()

@@ -73,8 +73,8 @@ export class Gallery {
 
   async jobCard(job) {
     const input = job.metadata?.input ?? {};
-    const ids = job.metadata?.assetIds ?? [];
-    const assets = await Promise.allSettled(ids.map((id) => api(`/v1/assets/${id}`)));
+    const images = job.metadata?.assetIds?.length
+      ? (await api('/v1/assets', { query: { inferenceId: job.jobId, pageSize: 100 } })).assets : [];
     const rows = ['modelId', 'seed', 'numSamples', 'numInferenceSteps', 'guidance', 'width', 'height', 'scheduler',
       'strength'].filter((k) => input[k] !== undefined).map((k) => `${k} ${input[k]}`);
     return h('article', { class: 'job-card', dataset: { jobId: job.jobId, status: job.status } },
@@ -86,8 +86,7 @@ export class Gallery {
       h('p', { class: 'job-prompt' }, input.prompt ?? ''),
       h('p', { class: 'hint' }, rows.join(' · ')),
       job.metadata?.output?.error ? h('p', { class: 'job-note' }, job.metadata.output.error) : null,
-      h('div', { class: 'grid' },
-        assets.filter((r) => r.status === 'fulfilled').map((r) => imageCard(r.value.asset, this.cardActions))));
+      h('div', { class: 'grid' }, images.map((asset) => imageCard(asset, this.cardActions))));
   }
 
   // A job ended: the first page again if it is the one on screen.

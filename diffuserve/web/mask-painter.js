@@ -18,7 +18,14 @@ export class MaskPainter {
     this.ctx = this.canvas.getContext('2d', { willReadFrequently: true });
     this.size = $('[name=brushSize]', root);
     this.last = null;
-    this.image.addEventListener('load', () => this.fit());
+    this.waiting = [];  // masks to load once the image has loaded: [resolve, reject]
+    this.image.addEventListener('load', () => {
+      this.fit();
+      for (const [resolve] of this.waiting.splice(0)) resolve();
+    });
+    this.image.addEventListener('error', () => {
+      for (const [, reject] of this.waiting.splice(0)) reject(new Error('The input image cannot be shown.'));
+    });
     $('[data-action=clear]', root).addEventListener('click', () => this.clear());
     $('[data-action=invert]', root).addEventListener('click', () => this.invert());
     $('[name=featherPreview]', root).addEventListener('change', () => this.drawFeather());
@@ -51,7 +58,6 @@ export class MaskPainter {
     this.canvas.height = this.feather.height = h;
     this.stage.style.aspectRatio = `${w} / ${h}`;
     this.changed();
-    this.pendingMask?.();
   }
 
   get ready() { return !this.stage.hidden && this.image.complete && this.image.naturalWidth > 0; }
@@ -145,8 +151,9 @@ export class MaskPainter {
   }
 
   // A black-and-white mask file (white = repaint) onto the canvas, stretched to the image's size.
-  load(url) {
-    const apply = () => new Promise((resolve, reject) => {
+  async load(url) {
+    if (!this.ready) await new Promise((resolve, reject) => { this.waiting.push([resolve, reject]); });
+    await new Promise((resolve, reject) => {
       const mask = new Image();
       mask.onload = () => {
         this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
@@ -157,8 +164,6 @@ export class MaskPainter {
       mask.onerror = () => reject(new Error('The mask file is not an image.'));
       mask.src = url;
     });
-    if (this.canvas.width && this.ready) return apply();
-    return new Promise((resolve, reject) => { this.pendingMask = () => { this.pendingMask = null; apply().then(resolve, reject); }; });
   }
 
   // The mask as a PNG data URL: white where painted, black elsewhere.

@@ -51,6 +51,16 @@ def test_the_painted_mask_is_what_the_server_receives(page: Page, api: httpx.Cli
     white = sum(1 for v in mask.getdata() if v == 255)
     assert 0.8 * (102 * 16 - 113) < white < 1.2 * (102 * 16 + 201)  # the band less the eraser's dot, about
 
+    # "Use parameters" on the result brings back its input image and its mask, onto a cleared canvas.
+    page.click("#painter [data-action=clear]")
+    page.fill("#gen [name=prompt]", "something else")
+    page.locator(f"#queue-list li[data-job-id={job_id}] .outputs button:has-text('Use parameters')").click()
+    page.wait_for_function(f"() => ({ALPHA_AT})(['#painter canvas.mask', 20, 48]) === 255")
+    assert page.evaluate(ALPHA_AT, ["#painter canvas.mask", 64, 48]) == 0
+    assert page.input_value("#gen [name=prompt]") == "a red door"
+    input_id = api.get(f"/v1/jobs/{job_id}").json()["job"]["metadata"]["input"]["imageId"]
+    assert page.get_attribute("#image-slot", "data-asset-id") == input_id
+
 
 def test_clear_invert_and_the_feather_preview(page: Page) -> None:
     _inpaint_form(page)

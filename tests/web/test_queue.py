@@ -15,7 +15,7 @@ def test_two_jobs_in_flight_and_one_canceled(page: Page, api: httpx.Client) -> N
     page.select_option("#model", "tiny-sd15")
     choose_mode(page, "txt2img")
     # A long job with previews, then a quick one behind it: both in the queue at once.
-    fill(page, prompt="long", numInferenceSteps=150, numSamples=4, width=256, height=256)
+    fill(page, prompt="long", numInferenceSteps=150, numSamples=8, width=384, height=384)
     page.check("#gen [name=intermediateImages]")
     long_id = generate(page)
     fill(page, prompt="quick", numInferenceSteps=1, numSamples=1, width=64, height=64)

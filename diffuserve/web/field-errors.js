@@ -59,7 +59,7 @@ function label(name) {
 }
 
 // The API's message with its camelCase field names swapped for what the form calls them.
-export function plainWords(error) {
+function plainWords(error) {
   if (PLAIN[error.reason]) return PLAIN[error.reason];
   const message = String(error.message ?? error).replace(/\b[a-z]+(?:[A-Z][a-z]*)+\b/g, (name) => label(name));
   return message.charAt(0).toUpperCase() + message.slice(1);
@@ -108,8 +108,6 @@ export function checkControls(form) {
   }
   return valid;
 }
-
-export { showAt as showFieldMessage, container as fieldContainer };
 
 // Editing a control takes its error away.
 export function clearErrorAt(control) {

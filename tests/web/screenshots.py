@@ -82,7 +82,10 @@ def main(out: Path) -> None:
                             page.click("#gallery-refresh")
                         page.wait_for_selector(f"#queue-list li[data-job-id={job_id}] .outputs img")
                         page.wait_for_selector("#gallery-items figure.image-card img")
-                        page.evaluate("() => window.scrollTo(0, 0)")
+                        # A full-page shot shows images below the fold too: load the lazy ones first.
+                        page.evaluate("() => document.querySelectorAll('img').forEach((i) => { i.loading = 'eager'; })")
+                        page.wait_for_function("() => [...document.images].every((i) => i.complete)")
+                        page.evaluate("() => { document.activeElement.blur(); window.scrollTo(0, 0); }")
                         path = out / f"studio-{size}-{scheme}.png"
                         shot = Image.open(io.BytesIO(page.screenshot(full_page=True)))
                         # 256 colours: a quarter of the size, and the page has few.

@@ -19,6 +19,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from diffuserve import __version__
 from diffuserve.api import (
     routes_assets,
+    routes_docs,
     routes_downloads,
     routes_generate,
     routes_health,
@@ -344,6 +345,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         version=__version__,
         description="Scenario-compatible image generation API and imagepipeline-style API over diffusers.",
         lifespan=lifespan,
+        docs_url=None,  # routes_docs serves /docs and /redoc from the package, offline
+        redoc_url=None,
     )
     if is_loopback(settings.host):
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=loopback_hosts(settings.resolved_public_url))
@@ -358,6 +361,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         routes_models,
         routes_imagepipeline,
         routes_web,
+        routes_docs,
         routes_health,
         routes_keys,
     )

@@ -58,11 +58,26 @@ class ImagePipelineCreate(_Body):
     webhook: str | None = Field(default=None, description="Receives the status JSON once the job ends")
 
 
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline_refs(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    return node
+
+
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """openapi_extra that documents a body the route reads as a plain JSON object."""
+    """openapi_extra that documents a body the route reads as a plain JSON object. Nested models are inlined:
+    pydantic's `#/$defs/...` refs would point at the root of the OpenAPI document, where nothing is (ReDoc and
+    Swagger UI fail on them)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline_refs(schema, defs)}},
         }
     }

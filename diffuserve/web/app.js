@@ -1,282 +1,114 @@
-// The diffuserve web page: a thin client of the public REST API under /v1. No framework, no build step.
+// The diffuserve web page: a client of the public REST API under /v1, in ES modules with no build step.
+// This module wires the parts together; each part lives in the module named for it.
 
-// The 15 schedulers of the Scenario API (diffuserve/engine/schedulers.py). Used when /openapi.json does not
-// list them as an enum on the generate bodies.
-const SCHEDULERS = [
-  'DDIMScheduler', 'DDPMScheduler', 'DEISMultistepScheduler', 'DPMSolverMultistepScheduler',
-  'DPMSolverSinglestepScheduler', 'EulerAncestralDiscreteScheduler', 'EulerDiscreteScheduler',
-  'HeunDiscreteScheduler', 'KDPM2AncestralDiscreteScheduler', 'KDPM2DiscreteScheduler', 'LCMScheduler',
-  'LMSDiscreteScheduler', 'PNDMScheduler', 'TCDScheduler', 'UniPCMultistepScheduler',
-];
-const TERMINAL = new Set(['success', 'failure', 'canceled']);
-const STORAGE = 'diffuserve.credentials';
-const POLL_MS = 1000;
+import { api } from './api.js';
+import { setUpAuth } from './auth.js';
+import { applyParameters, buildBody, save, saved } from './body.js';
+import { $, debounce } from './dom.js';
+import { checkControls, clearErrorAt, clearErrors, showError } from './field-errors.js';
+import { Gallery } from './gallery.js';
+import { ImageSlot } from './image-slot.js';
+import { LoraList, ReferenceList } from './lists.js';
+import { MaskPainter } from './mask-painter.js';
+import { ModelForm } from './model-form.js';
+import { Queue } from './queue.js';
 
-const $ = (id) => document.getElementById(id);
-const form = $('gen');
-let models = [];
-let currentJob = null;
-let timer = null;
+const form = $('#gen');
+const ctx = { form };
+const persist = debounce(() => save(ctx), 300);
+ctx.loras = new LoraList({ onChange: persist });
+ctx.refs = new ReferenceList({ onChange: persist });
+ctx.painter = new MaskPainter($('#painter'));
+ctx.image = new ImageSlot($('#image-slot'), {
+  field: 'image',
+  onChange: (slot) => { ctx.painter.setImage(slot.url); persist(); },
+});
+ctx.models = new ModelForm(form, { loras: ctx.loras, refs: ctx.refs, onChange: persist });
 
-// -- the API --
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.message ?? `HTTP ${status}`);
-    this.status = status;
-    this.body = body;
+async function useParameters(params) {
+  clearErrors();
+  try {
+    await applyParameters(params, ctx);
+  } catch (err) {
+    showError(err);
   }
+  save(ctx);
+  form.scrollIntoView({ block: 'start' });
 }
 
-function loadCredentials() {
-  try { return JSON.parse(localStorage.getItem(STORAGE)) ?? null; } catch { return null; }
-}
-
-function basic({ key, secret }) {
-  const bytes = new TextEncoder().encode(`${key}:${secret}`);
-  return `Basic ${btoa(String.fromCharCode(...bytes))}`;
-}
-
-async function api(path, { method = 'GET', body } = {}) {
-  const creds = loadCredentials();
-  const headers = { Accept: 'application/json' };
-  if (creds) headers.Authorization = basic(creds);
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  // credentials: 'omit' sends only our own header, and keeps the browser's Basic login box from popping up.
-  const response = await fetch(path, {
-    method, headers, credentials: 'omit', body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => null);
-  if (!response.ok) {
-    if (response.status === 401) {
-      showAuth(creds ? 'These credentials were refused.' : 'This server needs an API key.');
+const cardActions = {
+  async useAsInput(asset) {
+    clearErrors();
+    const mode = ctx.models.mode();
+    if (mode.startsWith('txt2img')) ctx.models.setMode(mode.replace('txt2img', 'img2img'));
+    await ctx.image.setAsset(asset);
+    form.scrollIntoView({ block: 'start' });
+  },
+  async useParameters(asset) {
+    try {
+      const { job } = await api(`/v1/jobs/${asset.metadata.inferenceId}`);
+      await useParameters({ ...job.metadata.input, seed: asset.metadata.seed ?? job.metadata.input.seed });
+    } catch (err) {
+      showError(err);
     }
-    throw new ApiError(response.status, data);
-  }
-  return data;
-}
+  },
+};
 
-function showError(err) {
-  const box = $('error');
-  box.hidden = !err;
-  if (!err) return;
-  const b = err.body;
-  box.textContent = b?.message
-    ? `${b.reason ?? 'error'}: ${b.message}${b.field ? ` (field: ${b.field})` : ''}`
-    : `Request failed: ${err.message ?? err}`;
-}
-
-// -- credentials --
-
-function showAuth(message) {
-  const creds = loadCredentials();
-  $('auth').hidden = false;
-  $('auth-key').value = creds?.key ?? '';
-  $('auth-state').textContent = message ?? (creds ? 'Saved in this browser.' : 'None saved: open mode.');
-}
-
-$('auth-toggle').addEventListener('click', () => {
-  if ($('auth').hidden) showAuth(); else $('auth').hidden = true;
+const gallery = new Gallery({
+  cardActions, useJobParameters: (job) => useParameters(job.metadata?.input ?? {}), onError: showError,
 });
+const queue = new Queue({ cardActions, onFinished: () => gallery.refreshIfFirstPage() });
 
-$('auth').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const creds = { key: $('auth-key').value.trim(), secret: $('auth-secret').value.trim() };
-  localStorage.setItem(STORAGE, JSON.stringify(creds));
-  $('auth-secret').value = '';
-  $('auth').hidden = true;
-  showError(null);
-  loadModels();
-});
+let sending = false;
 
-$('auth-forget').addEventListener('click', () => {
-  localStorage.removeItem(STORAGE);
-  $('auth-key').value = $('auth-secret').value = '';
-  $('auth-state').textContent = 'Forgotten.';
-});
-
-// -- the form --
-
-async function loadModels() {
+async function generate() {
+  if (sending) return;
+  clearErrors();
+  if (!checkControls(form)) return;
+  sending = true;
+  $('#submit').disabled = true;  // only while sending: several jobs can run at once
   try {
-    models = (await api('/v1/models')).models;
+    const { mode, body } = await buildBody(ctx);
+    const response = await api(`/v1/generate/${mode}`, { method: 'POST', body });
+    queue.add(response.job, response.warnings ?? []);
+    save(ctx);
+  } catch (err) {
+    showError(err);
+  } finally {
+    sending = false;
+    $('#submit').disabled = false;
+  }
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  generate();
+});
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    generate();
+  }
+});
+form.addEventListener('input', (event) => { clearErrorAt(event.target); persist(); });
+form.addEventListener('change', persist);
+
+async function start() {
+  let models;
+  try {
+    ({ models } = await api('/v1/models'));
   } catch (err) {
     showError(err);
     return;
   }
-  const previous = $('model').value;
-  $('model').replaceChildren(...models.map((m) => new Option(`${m.name} (${m.type})`, m.id)));
-  if (models.some((m) => m.id === previous)) $('model').value = previous;
-  if (!models.length) showError({ message: 'No models are registered on this server.' });
-  onModel();
+  ctx.models.setModels(models);
+  if (!models.length) showError(new Error('No models are registered on this server.'));
+  const state = saved();
+  if (state) await applyParameters(state, ctx).catch(() => {});  // a deleted asset: the rest still applies
+  if (!ctx.refs.slots.length) ctx.refs.add();
+  await Promise.all([queue.restore(), gallery.show(gallery.view)]);
+  document.body.dataset.ready = 'true';
 }
 
-async function loadSchedulers() {
-  let names = SCHEDULERS;
-  try {
-    const doc = await (await fetch('/openapi.json', { credentials: 'omit' })).json();
-    const body = doc.paths['/v1/generate/txt2img'].post.requestBody.content['application/json'].schema;
-    const prop = body.properties.scheduler;
-    const listed = prop.enum ?? prop.anyOf?.find((s) => s.enum)?.enum;
-    if (listed?.length) names = listed;
-  } catch { /* not exposed there: keep the built-in list */ }
-  $('scheduler').append(...names.map((n) => new Option(n, n)));
-}
-
-function onModel() {
-  const model = models.find((m) => m.id === $('model').value);
-  const modes = (model?.capabilities ?? []).map((c) => c.replaceAll('_', '-'));
-  const previous = $('mode').value;
-  $('mode').replaceChildren(...modes.map((m) => new Option(m, m)));
-  if (modes.includes(previous)) $('mode').value = previous;
-  $('model-info').textContent = model
-    ? `${model.type} · ${model.capabilities.join(', ')}${model.shortDescription ? ` · ${model.shortDescription}` : ''}`
-    : '';
-  onMode();
-}
-
-// Shows the inputs the mode uses; hidden ones are disabled, so they are neither validated nor sent.
-function onMode() {
-  const mode = $('mode').value;
-  const needs = { image: /^(img2img|inpaint)/.test(mode), mask: mode.startsWith('inpaint'), ip: mode.endsWith('ip-adapter') };
-  for (const el of form.querySelectorAll('[data-needs]')) {  // document order: the mask after its fieldset
-    const on = needs[el.dataset.needs];
-    el.hidden = !on;
-    for (const input of el.querySelectorAll('input, select, button')) input.disabled = !on;
-  }
-}
-
-function addReference() {
-  const row = $('ref-row').content.firstElementChild.cloneNode(true);
-  row.querySelector('.remove').addEventListener('click', () => row.remove());
-  $('refs').append(row);
-}
-
-const readFile = (file) => new Promise((resolve, reject) => {
-  const reader = new FileReader();
-  reader.onload = () => resolve(reader.result);
-  reader.onerror = () => reject(reader.error);
-  reader.readAsDataURL(file);
-});
-
-async function buildBody(mode) {
-  const data = new FormData(form);  // leaves out disabled (hidden) inputs
-  const text = (name) => String(data.get(name) ?? '').trim();
-  const body = { modelId: $('model').value, prompt: text('prompt') };
-  if (text('negativePrompt')) body.negativePrompt = text('negativePrompt');
-  for (const name of ['numSamples', 'numInferenceSteps', 'width', 'height']) {
-    if (text(name)) body[name] = parseInt(text(name), 10);
-  }
-  if (text('guidance')) body.guidance = Number(text('guidance'));
-  if (text('seed')) body.seed = text('seed');  // the spec types seed as a string
-  if (text('scheduler')) body.scheduler = text('scheduler');
-  if (data.has('intermediateImages')) body.intermediateImages = true;
-  if (data.has('strength')) body.strength = Number(text('strength'));
-  for (const name of ['image', 'mask']) {
-    if (data.get(name)?.size) body[name] = await readFile(data.get(name));
-  }
-  if (mode.endsWith('ip-adapter')) {
-    const rows = [...$('refs').querySelectorAll('.ref')];
-    body.ipAdapterType = text('ipAdapterType');
-    body.ipAdapterImages = await Promise.all(rows.map((r) => readFile(r.querySelector('input[type=file]').files[0])));
-    body.ipAdapterScales = rows.map((r) => Number(r.querySelector('input[type=number]').value));
-  }
-  return body;
-}
-
-form.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  showError(null);
-  const mode = $('mode').value;
-  $('submit').disabled = true;
-  try {
-    const { job } = await api(`/v1/generate/${mode}`, { method: 'POST', body: await buildBody(mode) });
-    startJob(job);
-  } catch (err) {
-    showError(err);
-    $('submit').disabled = false;
-  }
-});
-
-// -- the job --
-
-function startJob(job) {
-  clearTimeout(timer);
-  currentJob = job.jobId;
-  $('job-empty').hidden = true;
-  $('job-state').hidden = false;
-  $('job-id').textContent = job.jobId;
-  $('previews').replaceChildren();
-  $('outputs').replaceChildren();
-  $('cancel').hidden = false;
-  render(job);
-}
-
-async function poll(jobId) {
-  if (jobId !== currentJob) return;
-  try {
-    render((await api(`/v1/jobs/${jobId}`)).job);
-  } catch (err) {
-    showError(err);
-    if (err.status !== 404) timer = setTimeout(() => poll(jobId), POLL_MS);  // a blip: try again
-  }
-}
-
-function render(job) {
-  if (job.jobId !== currentJob) return;
-  clearTimeout(timer);
-  const error = job.metadata?.output?.error;
-  $('job-status').textContent = error ? `${job.status}: ${error}` : job.status;
-  $('job-status').className = `status ${job.status}`;
-  $('job-progress').value = job.progress ?? 0;
-  const previews = job.metadata?.output?.intermediateImages ?? [];
-  // Reuse the <img>s so the last preview stays on screen while the next one loads.
-  const imgs = [...$('previews').children];
-  previews.forEach((url, i) => {
-    const img = imgs[i] ?? $('previews').appendChild(Object.assign(new Image(), { alt: `preview ${i}` }));
-    img.src = url;
-  });
-  if (!TERMINAL.has(job.status)) {
-    timer = setTimeout(() => poll(job.jobId), POLL_MS);
-    return;
-  }
-  $('cancel').hidden = true;
-  $('submit').disabled = false;
-  $('previews').replaceChildren();
-  if (job.status === 'success') showOutputs(job.metadata.assetIds).catch(showError);
-}
-
-async function showOutputs(assetIds) {
-  const assets = await Promise.all(assetIds.map(async (id) => (await api(`/v1/assets/${id}`)).asset));
-  $('outputs').replaceChildren(...assets.map((asset) => {
-    const link = Object.assign(document.createElement('a'), { href: asset.url, target: '_blank', rel: 'noopener' });
-    link.title = 'open full size';
-    link.append(Object.assign(new Image(), { src: asset.url, alt: `output ${asset.outputIndex ?? ''}` }));
-    const seed = Object.assign(document.createElement('button'), {
-      type: 'button', className: 'link', textContent: `seed ${asset.metadata?.seed}`, title: 'use this seed',
-    });
-    seed.addEventListener('click', () => { form.elements.seed.value = asset.metadata?.seed ?? ''; });
-    const caption = document.createElement('figcaption');
-    caption.append(seed);
-    const figure = document.createElement('figure');
-    figure.append(link, caption);
-    return figure;
-  }));
-}
-
-$('cancel').addEventListener('click', async () => {
-  try {
-    render((await api(`/v1/jobs/${currentJob}/action`, { method: 'POST', body: { action: 'cancel' } })).job);
-  } catch (err) {
-    showError(err);
-  }
-});
-
-// -- start --
-
-$('model').addEventListener('change', onModel);
-$('mode').addEventListener('change', onMode);
-$('add-ref').addEventListener('click', addReference);
-addReference();
-loadSchedulers();
-loadModels();
+setUpAuth({ onSaved: () => { clearErrors(); start(); } });
+start();

@@ -8,12 +8,12 @@ import logging
 import sys
 import webbrowser
 
-from diffuserve.config import Settings
-
 logger = logging.getLogger(__name__)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from diffuserve.config import Settings  # pydantic-settings: once a command runs, not for --help
+
     settings = Settings.from_cli(
         args,
         host=getattr(args, "host", None),
@@ -50,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from diffuserve.app import open_database
+    from diffuserve.config import Settings
     from diffuserve.service.keys import KeyService
     from diffuserve.storage.key_repository import KeyRepository
 

@@ -1,5 +1,5 @@
 """`diffuserve --help` is quick and describes every option with its default; parsing imports none of the heavy
-stacks (torch, the web and database stacks, the model registry)."""
+stacks (torch, the web and database stacks, the model registry, pydantic settings)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 from diffuserve.cli import build_parser
 from tests.cli.conftest import REPO
 
-HEAVY = ("torch", "diffusers", "fastapi", "sqlalchemy", "uvicorn", "mcp", "yaml", "diffuserve.catalog.registry")
+HEAVY = ("torch", "diffusers", "fastapi", "sqlalchemy", "uvicorn", "mcp", "yaml", "pydantic", "diffuserve.config")
 
 
 def _parsers(parser: argparse.ArgumentParser, name: str = "diffuserve") -> list[tuple[str, argparse.ArgumentParser]]:

@@ -223,7 +223,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     engine = Engine(registry, settings)
     progress.stage(f"engine ready on {engine.device} ({str(engine.dtype).removeprefix('torch.')})")
-    result = engine.generate(request, progress.callbacks(model_id=resolved.request.model_id))
+    try:
+        result = engine.generate(request, progress.callbacks(model_id=resolved.request.model_id))
+    finally:
+        progress.end_line()  # an error or Ctrl+C starts on a line of its own, not after a half-drawn bar
     for item in result.images:
         path = write_png(
             item.image,

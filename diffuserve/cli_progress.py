@@ -113,6 +113,13 @@ class GenerateProgress:
         sheet.save(tmp, format="PNG")
         tmp.replace(self.preview)  # a viewer never sees half a file
 
+    def end_line(self) -> None:
+        """Leaves an unfinished bar on screen and moves to the next line."""
+        if self._bar_shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._bar_shown = False
+
     def done(self, images: int) -> None:
         self.stage(f"{images} image(s) in {duration(time.monotonic() - self.started)}")
 

@@ -45,13 +45,21 @@ def bind_listeners(host: str, port: int) -> list[socket.socket]:
     except socket.gaierror as exc:
         raise CliError(f"--host {host}: cannot resolve it ({exc.strerror})") from exc
     sockets: list[socket.socket] = []
+    unavailable: CliError | None = None
     try:
         for family, _, _, _, address in dict.fromkeys((i[0], i[1], i[2], i[3], i[4]) for i in infos):
-            sockets.append(_bind(family, address, host, port))
+            try:
+                sockets.append(_bind(family, address, host, port))
+            except CliError as exc:
+                if not isinstance(exc.__cause__, OSError) or exc.__cause__.errno != errno.EADDRNOTAVAIL:
+                    raise
+                unavailable = exc  # as asyncio does: that address family is off here (IPv6 for `localhost`)
     except CliError:
         for sock in sockets:
             sock.close()
         raise
+    if not sockets and unavailable is not None:
+        raise unavailable
     return sockets
 
 

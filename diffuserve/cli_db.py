@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from diffuserve.config import Settings
 from diffuserve.errors import first_line
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
+    from diffuserve.config import Settings
     from diffuserve.storage.database import Database  # SQLAlchemy and Alembic load only for this command
 
     settings = Settings.from_cli(args)
@@ -37,5 +37,5 @@ def add_db_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="create the schema, or migrate it to the newest revision (DIFFUSERVE_DATABASE_URL, or SQLite in "
         "the data folder)",
     )
-    u.add_argument("--data-dir", default=keep, help="data folder")
+    u.add_argument("--data-dir", default=keep, help="data folder (default: $DIFFUSERVE_DATA_DIR or ./data)")
     u.set_defaults(func=cmd_db_upgrade)

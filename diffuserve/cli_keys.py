@@ -9,12 +9,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from diffuserve.config import Settings
-
 
 @contextmanager
 def _keys(args: argparse.Namespace) -> Iterator[Any]:
     from diffuserve.app import open_database
+    from diffuserve.config import Settings
     from diffuserve.service.keys import KeyService
     from diffuserve.storage.key_repository import KeyRepository
 

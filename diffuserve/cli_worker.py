@@ -16,10 +16,9 @@ from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from diffuserve.config import Settings
-
 if TYPE_CHECKING:
     from diffuserve.app import Stores
+    from diffuserve.config import Settings
     from diffuserve.jobs.cluster.redis_bus import RedisBus
     from diffuserve.jobs.worker import Worker
 
@@ -27,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from diffuserve.config import Settings
+
     settings = Settings.from_cli(
         args,
         device=getattr(args, "device", None),
@@ -164,5 +165,7 @@ def add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--device", default=keep, help="torch device: cuda:N, cpu or auto (default auto)")
     p.add_argument("--name", default=keep, help="worker name, its queue and lease owner (default <host>-<pid>)")
     p.add_argument("--http-port", type=int, default=keep, help="port of /healthz, /readyz, /metrics (default: none)")
-    p.add_argument("--data-dir", default=keep, help="data folder (demo models, secret)")
+    p.add_argument(
+        "--data-dir", default=keep, help="data folder: demo models, secret (default: $DIFFUSERVE_DATA_DIR or ./data)"
+    )
     p.set_defaults(func=cmd_worker)

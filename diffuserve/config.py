@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     # MCP toolsets of a connection that names none (`/mcp?toolsets=...`, `diffuserve mcp --toolsets ...`),
     # comma-separated: default (Scenario's hosted task-level tools), scenario-api (the REST-shaped tools), full.
     mcp_toolsets: str = "default"
+    # Where `diffuserve mcp` (stdio, no HTTP server) writes the images its results mention, for the agent to
+    # open as files; default: <data_dir>/outputs.
+    mcp_outputs_dir: Path | None = None
 
     # Graceful shutdown: how long the running job may take to finish before it is stopped and re-queued (s).
     shutdown_timeout_s: float = Field(default=30.0, ge=0)
@@ -139,6 +142,10 @@ class Settings(BaseSettings):
     @property
     def resolved_demo_models_dir(self) -> Path:
         return self.demo_models_dir or self.data_dir / "demo-models"
+
+    @property
+    def resolved_mcp_outputs_dir(self) -> Path:
+        return self.mcp_outputs_dir or self.data_dir / "outputs"
 
     @property
     def resolved_database_url(self) -> str:

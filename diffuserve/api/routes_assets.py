@@ -88,4 +88,6 @@ def get_asset_content(assetId: str, request: Request, services: ServicesDep) -> 
     if not services.signer.verify(asset_content_path(assetId), q.get("expires"), q.get("sig")):
         raise NotFound("this URL is not valid or has expired", reason="invalid_signature")
     data, mime = services.assets.read(assetId)
-    return Response(data, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
+    name = services.assets.file_name(assetId)
+    headers = {"Cache-Control": "private, max-age=3600", "Content-Disposition": f'inline; filename="{name}"'}
+    return Response(data, media_type=mime, headers=headers)

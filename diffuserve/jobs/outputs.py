@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from PIL import PngImagePlugin
-
+from diffuserve.catalog.infotext import png_info
 from diffuserve.catalog.types import GenerationResult, Mode
 from diffuserve.storage.asset_store import AssetStore, NewAsset, png_bytes
 from diffuserve.storage.records import JobRecord
@@ -27,15 +25,13 @@ def preview_key(job_id: str, index: int) -> str:
 
 
 def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: GenerationResult) -> list[str]:
-    """Each image as an asset with its seed and parameters (PNG text and asset metadata); returns their ids."""
+    """Each image as an asset with its seed and parameters (PNG text: A1111's infotext and JSON; asset metadata);
+    returns their ids."""
     inp = job.input
     resolved = result.resolved
-    params = resolved.parameters()
-    params["modelId"] = inp["modelId"]
     asset_ids: list[str] = []
     for generated in result.images:
-        info = PngImagePlugin.PngInfo()
-        info.add_text("parameters", json.dumps({**params, "seed": str(generated.seed)}))
+        info = png_info(resolved, generated.seed, modelId=inp["modelId"])
         metadata: dict[str, Any] = {
             "inferenceId": job.id,
             "parentJobId": job.id,

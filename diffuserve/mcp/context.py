@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import mimetypes
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
@@ -20,6 +21,9 @@ from diffuserve.service.keys import LOCAL_CALLER, Caller, Role
 from diffuserve.service.services import Services
 from diffuserve.storage.records import JobStatus
 
+if TYPE_CHECKING:
+    from diffuserve.mcp.local_outputs import LocalOutputs
+
 logger = logging.getLogger(__name__)
 
 Transport = Literal["stdio", "http"]
@@ -28,14 +32,21 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 # Characters a path usually has and base64 never does: tells "/tmp/a.png" from "/9j/4AAQ..." (a JPEG).
 _PATH_MARKS = frozenset(".-_ ~:\\")
 _MAX_PATH = 4096
+# Over stdio the worker lives in this process, which the client ends when it closes the connection.
+STDIO_RUNNING = (
+    "It keeps running inside this diffuserve mcp process for as long as this connection lasts. If the client "
+    "closes the connection first, the process ends and the job stays queued in the data folder: it runs again "
+    "from the start (same seed, same images) the next time diffuserve starts on that folder."
+)
 
 
 @dataclass(frozen=True)
 class McpContext:
-    """The MCP server's lifespan context: one per server, shared by every session."""
+    """The MCP server's lifespan context: one per server, shared by every session. `outputs`: stdio only."""
 
     services: Services
     transport: Transport
+    outputs: LocalOutputs | None = None
 
 
 def looks_like_path(value: str) -> bool:
@@ -132,12 +143,14 @@ def caller_of(token: AccessToken) -> Caller:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """One tool call: the services, how the client is connected, who it is, and its progress channel."""
+    """One tool call: the services, how the client is connected, who it is, its progress channel, and (stdio)
+    the outputs folder where the images it returns are written."""
 
     services: Services
     transport: Transport
     caller: Caller
     progress: Progress
+    outputs: LocalOutputs | None = None
 
     @classmethod
     def of(cls, ctx: Context[McpContext, Any]) -> ToolCall:
@@ -146,7 +159,26 @@ class ToolCall:
         user = getattr(request, "scope", {}).get("user") if request is not None else None
         # HTTP sessions carry the key's caller (mcp/http.py); stdio is the local operator.
         caller = caller_of(user.access_token) if isinstance(user, AuthenticatedUser) else LOCAL_CALLER
-        return cls(services=state.services, transport=state.transport, caller=caller, progress=Progress(ctx))
+        return cls(
+            services=state.services,
+            transport=state.transport,
+            caller=caller,
+            progress=Progress(ctx),
+            outputs=state.outputs,
+        )
+
+    async def local_files(self, asset_ids: list[str]) -> list[dict[str, Any]] | None:
+        """Over stdio: each asset as a file in the outputs folder ({asset_id, path, file_url}); None over HTTP."""
+        if self.outputs is None or not asset_ids:
+            return None
+        outputs = self.outputs
+        return await asyncio.to_thread(outputs.files, asset_ids)
+
+    def still_running_note(self) -> str:
+        """What really happens to a job the call stopped waiting for."""
+        if self.transport == "stdio":
+            return STDIO_RUNNING
+        return "It keeps running on the server."
 
     def image_input(self, value: str, *, field_name: str) -> str:
         """A generate tool's image argument as the service takes it: local files (stdio) become data URLs.

@@ -7,6 +7,7 @@ the REST API's `reason: message`, so a bad call never becomes a protocol error o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -86,7 +87,10 @@ def make_tool(spec: ToolSpec[ArgsT]) -> Tool:
     async def run(arguments: dict[str, Any], ctx: Context[McpContext, Any]) -> CallToolResult:
         try:
             call = ToolCall.of(ctx)
-            return await spec.handler(call, parse_arguments(spec.arguments, arguments))
+            result = await spec.handler(call, parse_arguments(spec.arguments, arguments))
+            if call.outputs is not None:  # stdio: no HTTP server behind the signed URLs, local files instead
+                result = await asyncio.to_thread(call.outputs.localize, result)
+            return result
         except DiffuserveError as exc:
             logger.info("tool refused tool=%s reason=%s message=%s", spec.name, exc.reason, exc.message)
             return error_result(exc)

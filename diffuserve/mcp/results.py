@@ -6,14 +6,16 @@ import asyncio
 import base64
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, TextContent
 from PIL import Image
 
 from diffuserve.errors import DiffuserveError
-from diffuserve.service.keys import Caller, Role
 from diffuserve.service.services import Services
+
+if TYPE_CHECKING:
+    from diffuserve.mcp.context import ToolCall
 
 # Previews keep a response small (a 256 px JPEG is ~10-20 kB); the full-size file is at the asset's URL.
 PREVIEW_PX = 256
@@ -62,9 +64,12 @@ def preview(data: bytes, *, px: int = PREVIEW_PX) -> ImageContent:
     return ImageContent(type="image", data=base64.b64encode(buf.getvalue()).decode(), mime_type=mime)
 
 
-def _image_entry(asset: dict[str, Any]) -> dict[str, Any]:
+def _image_entry(asset: dict[str, Any], file: dict[str, Any] | None) -> dict[str, Any]:
     props = asset.get("properties", {})
-    return {"assetId": asset["id"], "url": asset["url"], "width": props.get("width"), "height": props.get("height")}
+    entry = {"assetId": asset["id"], "url": asset["url"], "width": props.get("width"), "height": props.get("height")}
+    if file is not None:
+        entry["path"] = file["path"]
+    return entry
 
 
 async def previews_of(services: Services, asset_ids: list[str]) -> list[ImageContent]:
@@ -74,8 +79,10 @@ async def previews_of(services: Services, asset_ids: list[str]) -> list[ImageCon
     return await asyncio.to_thread(build)
 
 
-async def job_result(services: Services, job: dict[str, Any], *, extra: dict[str, Any] | None = None) -> CallToolResult:
-    """A job as it stands: images and previews once it succeeded, a follow-up instruction otherwise."""
+async def job_result(call: ToolCall, job: dict[str, Any], *, extra: dict[str, Any] | None = None) -> CallToolResult:
+    """A job as it stands: images and previews once it succeeded (over stdio also their files), a follow-up
+    instruction otherwise."""
+    services = call.services
     job_id, status = job["jobId"], job["status"]
     payload: dict[str, Any] = {"job": job, **(extra or {})}
     if status == "failure":
@@ -93,16 +100,20 @@ async def job_result(services: Services, job: dict[str, Any], *, extra: dict[str
             f"Call get-job-id with jobId={job_id} to wait for it and get the images. Do not call the generate "
             "tool again: that would queue a second job."
         )
-        return text_result(f"Job {job_id} is still {status} ({percent}%); it keeps running on the server.", payload)
+        return text_result(f"Job {job_id} is still {status} ({percent}%). {call.still_running_note()}", payload)
     asset_ids: list[str] = list(job["metadata"]["assetIds"])
-    reader = Caller(key_id=job["authorId"], project_id=job["ownerId"], role=Role.READ_ONLY)  # the job's own project
-    assets = await asyncio.to_thread(lambda: [services.assets.get(a, caller=reader)["asset"] for a in asset_ids])
-    payload["images"] = [_image_entry(a) for a in assets]
+    assets = await asyncio.to_thread(lambda: [services.assets.get(a, caller=call.caller)["asset"] for a in asset_ids])
+    files = await call.local_files(asset_ids)
+    payload["images"] = [_image_entry(a, files[i] if files else None) for i, a in enumerate(assets)]
     shown = min(len(asset_ids), MAX_PREVIEWS)
+    where = (
+        "the full-size files are on this machine at images[].path (images[].url is their file:// URL)"
+        if files
+        else "the full-size files are at images[].url"
+    )
     payload["next"] = (
-        f"Showing {shown} of {len(asset_ids)} images as previews (at most {PREVIEW_PX} px); the full-size files "
-        "are at images[].url. To refine one, pass its assetId as `image` to post-img2img-inferences or "
-        "post-inpaint-inferences."
+        f"Showing {shown} of {len(asset_ids)} images as previews (at most {PREVIEW_PX} px); {where}. To refine "
+        "one, pass its assetId as `image` to post-img2img-inferences or post-inpaint-inferences."
     )
     summary = f"Job {job_id} succeeded with {len(asset_ids)} image(s)."
     return text_result(summary, payload, images=await previews_of(services, asset_ids))

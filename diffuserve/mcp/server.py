@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 
 from diffuserve import __version__
 from diffuserve.mcp.context import McpContext, Transport
+from diffuserve.mcp.local_outputs import LocalOutputs
 from diffuserve.mcp.task_tools import task_tools
 from diffuserve.mcp.tools import build_tools
 from diffuserve.mcp.toolsets import DEFAULT, SCENARIO_API
@@ -28,7 +30,10 @@ _API_INSTRUCTIONS = (
     "answers with a job still running, get-job-id (never re-run the generate tool, that makes a second job). "
     "Images go in as data URLs or asset ids (post-asset uploads one)."
 )
-_STDIO_NOTE = " Over this stdio connection images may also be absolute local file paths."
+_STDIO_NOTE = (
+    " Over this stdio connection images may also be absolute local file paths, and the images results mention are "
+    "local files (files[].path, file:// URLs) in the outputs folder."
+)
 _HTTP_NOTE = " Local file paths are not readable over HTTP."
 
 ServicesSource = Services | Callable[[], Services]
@@ -55,15 +60,20 @@ def tools_for(toolsets: Iterable[str], transport: Transport) -> list[Tool]:
 
 
 def build_server(
-    services: ServicesSource, transport: Transport, toolsets: frozenset[str] = frozenset({DEFAULT})
+    services: ServicesSource,
+    transport: Transport,
+    toolsets: frozenset[str] = frozenset({DEFAULT}),
+    *,
+    outputs_dir: Path | None = None,
 ) -> MCPServer[McpContext]:
     """`services` may be a callable when they are built later (HTTP: by the app's lifespan); `toolsets` as
-    `toolsets.parse_toolsets` returns them."""
+    `toolsets.parse_toolsets` returns them; `outputs_dir` (stdio): where the images results mention are written."""
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[McpContext]) -> AsyncIterator[McpContext]:
         resolved = services if isinstance(services, Services) else services()
-        yield McpContext(services=resolved, transport=transport)
+        outputs = LocalOutputs(resolved, outputs_dir) if transport == "stdio" and outputs_dir is not None else None
+        yield McpContext(services=resolved, transport=transport, outputs=outputs)
 
     return MCPServer(
         "diffuserve",

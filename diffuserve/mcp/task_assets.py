@@ -54,7 +54,10 @@ async def asset_display(call: ToolCall, args: AssetDisplayArguments) -> CallTool
     data, _ = await asyncio.to_thread(call.services.assets.read, asset["id"])
     image = await asyncio.to_thread(preview, data, px=DISPLAY_PX)
     payload = {"asset_id": asset["id"], "width": props["width"], "height": props["height"], "url": asset["url"]}
-    summary = f"{name}, {size} (shown at most {DISPLAY_PX} px; full size at url)."
+    files = await call.local_files([asset["id"]])
+    if files:
+        payload["path"] = files[0]["path"]
+    summary = f"{name}, {size} (shown at most {DISPLAY_PX} px; full size at {'path' if files else 'url'})."
     return text_result(summary, payload, images=[image], compact=True)
 
 
@@ -90,6 +93,15 @@ async def asset_download(call: ToolCall, args: AssetDownloadArguments) -> CallTo
         path = await asyncio.to_thread(_save, save_to, args.asset_id, data, mime)
         payload.update(saved_to=str(path), bytes=len(data))
         return text_result(f"Saved {len(data)} bytes to {path}.", payload, compact=True)
+    if call.outputs is not None:  # stdio: the file itself, in the outputs folder
+        outputs = call.outputs
+        fmt = TARGET_FORMATS.get(args.format.strip().lower()) if args.format else None
+        path = await asyncio.to_thread(
+            lambda: outputs.rendition_file(args.asset_id, fmt) if fmt else outputs.asset_file(args.asset_id)
+        )
+        payload.update(path=str(path), url=path.as_uri())
+        payload["next"] = "The file is at path on this machine; save_to copies it where you want."
+        return text_result("", payload, compact=True)
     payload["next"] = "Save it with: curl -L -o <file> '<url>' (no credentials needed; the link expires)."
     return text_result("", payload, compact=True)
 
@@ -144,6 +156,13 @@ async def upload_asset(call: ToolCall, args: UploadAssetArguments) -> CallToolRe
         )
     image = _upload_data(call, args)
     if image is None:
+        if call.transport == "stdio":  # part URLs would lead to an HTTP server that stdio does not run
+            raise InvalidRequest(
+                "path (a local file) or data (base64 or a data URL) is required; over stdio there are no upload "
+                "URLs to PUT parts to",
+                field="path",
+                reason="missing_field",
+            )
         if args.file_size is None:
             raise InvalidRequest(
                 "data is required (the file as base64 or a data URL), or file_size for a multipart upload",
@@ -191,8 +210,13 @@ def asset_specs(transport: Transport) -> list[ToolSpec[Any]]:
         ToolSpec(
             "asset_download",
             "Download an asset",
-            "A signed file URL of an asset (no credentials needed), optionally converted to another format"
-            + ("; with save_to, also writes the file." if local else "; save it with curl -L."),
+            (
+                "An asset as a file on this machine (path, in the outputs folder), optionally converted to another "
+                "format; with save_to, also writes a copy there."
+                if local
+                else "A signed file URL of an asset (no credentials needed), optionally converted to another "
+                "format; save it with curl -L."
+            ),
             download_args,
             asset_download,
             WRITES if local else READ_ONLY,
@@ -200,10 +224,13 @@ def asset_specs(transport: Transport) -> list[ToolSpec[Any]]:
         ToolSpec(
             "upload_asset",
             "Upload an image",
-            "Store an image and get its asset_id for model_run. Send `data` (base64 or a data URL)"
-            + (", or `path` to a local file" if local else "")
-            + "; or, for a large file, file_size and content_type without data: returns part URLs to PUT, then "
-            "upload_asset_complete.",
+            "Store an image and get its asset_id for model_run. Send "
+            + (
+                "`path` to a local file, or `data` (base64 or a data URL)."
+                if local
+                else "`data` (base64 or a data URL); or, for a large file, file_size and content_type without "
+                "data: returns part URLs to PUT, then upload_asset_complete."
+            ),
             upload_args,
             upload_asset,
             WRITES,

@@ -103,12 +103,27 @@ async def model_run(call: ToolCall, args: ModelRunArguments) -> CallToolResult:
                 job["jobId"], timeout_s=DEFAULT_WAIT_S, on_progress=call.progress, caller=call.caller
             )
         )["job"]
-    return run_result(job, extra)
+    return await run_result(call, job, extra)
 
 
-def run_result(job: dict[str, Any], extra: dict[str, Any]) -> CallToolResult:
+async def _row_with_files(call: ToolCall, job: dict[str, Any]) -> dict[str, Any]:
+    """job_row, plus over stdio each output as a local file."""
+    row = job_row(job)
+    files = await call.local_files(row["asset_ids"]) if row["status"] == "success" else None
+    if files:
+        row["files"] = files
+    return row
+
+
+def _done_next(call: ToolCall) -> str:
+    if call.outputs is not None:
+        return "The images are files on this machine: files[].path. asset_display shows one to the user."
+    return "asset_display each asset_id to show it; asset_download for a file URL."
+
+
+async def run_result(call: ToolCall, job: dict[str, Any], extra: dict[str, Any]) -> CallToolResult:
     """model_run's answer: the outputs, a failure (isError), or the job still running with what to call next."""
-    row = {**job_row(job), **extra}
+    row = {**(await _row_with_files(call, job)), **extra}
     job_id = row["job_id"]
     if row["status"] == "failure":
         failed = DiffuserveError(f"job {job_id} failed: {row['error']}", reason="job_failed")
@@ -117,10 +132,13 @@ def run_result(job: dict[str, Any], extra: dict[str, Any]) -> CallToolResult:
         return result
     if row["status"] == IN_PROGRESS:
         row["next"] = _WAIT_AGAIN.format(ids=f'["{job_id}"]')
-        return text_result(f"Job {job_id} is still running ({round(100 * row['progress'])}%).", row, compact=True)
+        percent = round(100 * row["progress"])
+        return text_result(
+            f"Job {job_id} is still running ({percent}%). {call.still_running_note()}", row, compact=True
+        )
     if row["status"] == "canceled":
         return text_result(f"Job {job_id} was canceled.", row, compact=True)
-    row["next"] = "asset_display each asset_id to show it; asset_download for a file URL."
+    row["next"] = _done_next(call)
     return text_result(f"Job {job_id} succeeded with {len(row['asset_ids'])} asset(s).", row, compact=True)
 
 
@@ -163,7 +181,7 @@ async def jobs_wait(call: ToolCall, args: JobsWaitArguments) -> CallToolResult:
         except NotFound as exc:
             await progress.drop(job_id)
             return {"job_id": job_id, "status": "not_found", "error": exc.message}
-        return job_row(found["job"])
+        return await _row_with_files(call, found["job"])
 
     rows = await asyncio.gather(*(wait_one(job_id) for job_id in job_ids))
     pending = [row["job_id"] for row in rows if row["status"] == IN_PROGRESS]
@@ -173,8 +191,9 @@ async def jobs_wait(call: ToolCall, args: JobsWaitArguments) -> CallToolResult:
     summary = f"{len(rows) - len(pending)} of {len(rows)} job(s) finished ({tally})."
     if pending:
         payload["next"] = "Not an error: " + _WAIT_AGAIN.format(ids="pending_job_ids")
+        summary += f" {call.still_running_note()}"
     else:
-        payload["next"] = "asset_display each asset_id to show it; asset_download for a file URL."
+        payload["next"] = _done_next(call)
     return text_result(summary, payload, compact=True)
 
 
@@ -182,7 +201,11 @@ async def job_get(call: ToolCall, args: JobGetArguments) -> CallToolResult:
     job = (await asyncio.to_thread(call.services.jobs.get, args.job_id, caller=call.caller))["job"]
     if args.verbose:
         return text_result("", {"job": job}, compact=True)
-    return text_result("", job_summary(job), compact=True)
+    summary = job_summary(job)
+    files = await call.local_files(summary["asset_ids"]) if summary["status"] == "success" else None
+    if files:
+        summary["files"] = files
+    return text_result("", summary, compact=True)
 
 
 async def jobs_list(call: ToolCall, args: JobsListArguments) -> CallToolResult:

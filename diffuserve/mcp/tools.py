@@ -97,7 +97,7 @@ async def _submitted(call: ToolCall, args: CallOptions, response: dict[str, Any]
         )
         job = waited["job"]
     extra: dict[str, Any] = {name: response[name] for name in ("creativeUnitsCost", "warnings") if name in response}
-    return await job_result(call.services, job, extra=extra)
+    return await job_result(call, job, extra=extra)
 
 
 async def post_generate_custom(call: ToolCall, args: CustomArguments) -> CallToolResult:
@@ -120,7 +120,7 @@ async def get_job(call: ToolCall, args: GetJobArguments) -> CallToolResult:
         )
     else:
         found = await asyncio.to_thread(call.services.jobs.get, args.jobId, caller=call.caller)
-    return await job_result(call.services, found["job"])
+    return await job_result(call, found["job"])
 
 
 async def post_job_action(call: ToolCall, args: JobActionArguments) -> CallToolResult:

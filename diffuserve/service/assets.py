@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,3 +130,15 @@ class AssetService:
     def read(self, asset_id: str) -> tuple[bytes, str]:
         record, data = self.assets.read(asset_id)
         return data, record.mime_type
+
+    def file_name(self, asset_id: str) -> str:
+        """A name to save the asset under: the uploaded file's, or prompt_model_seed for a generated image."""
+        record = self.assets.get(asset_id)
+        meta = record.metadata
+        ext = {"image/jpeg": "jpg", "image/webp": "webp"}.get(record.mime_type, "png")
+        if meta.get("prompt") is not None:
+            slug = re.sub(r"[^a-z0-9]+", "-", str(meta["prompt"]).lower()).strip("-")[:48] or "image"
+            parts = [slug, str(meta.get("modelId", "")), str(meta.get("seed", ""))]
+            return "_".join(p for p in parts if p) + f".{ext}"
+        name = re.sub(r"[^\w.\- ]+", "_", str(meta.get("name") or record.id)).strip() or record.id
+        return name if "." in name else f"{name}.{ext}"

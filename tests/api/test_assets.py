@@ -176,3 +176,23 @@ def test_a_forged_pagination_token_is_400(client: httpx.Client, listing: str, ra
     response = client.get(listing, params={"paginationToken": token})
     assert response.status_code == 400, response.text
     assert response.json()["reason"] == "invalid_pagination_token"
+
+
+def test_asset_content_is_served_under_a_meaningful_file_name(client: httpx.Client) -> None:
+    uploaded = client.post("/v1/assets", json={"name": "my sketch.png", "image": data_url(picture())}).json()
+    body = {"modelId": "tiny-sd15", "prompt": "A Red Fox, at dusk!", "numSamples": 1, "numInferenceSteps": 1}
+    job = wait_for(
+        client,
+        client.post("/v1/generate/txt2img", json={**body, "width": 64, "height": 64, "seed": "7"}).json()["job"][
+            "jobId"
+        ],
+    )
+    generated = client.get(f"/v1/assets/{job['metadata']['assetIds'][0]}").json()["asset"]
+    names = {
+        which: httpx.get(asset["url"]).headers["content-disposition"]
+        for which, asset in (("uploaded", uploaded["asset"]), ("generated", generated))
+    }
+    assert names == {
+        "uploaded": 'inline; filename="my sketch.png"',
+        "generated": 'inline; filename="a-red-fox-at-dusk_tiny-sd15_7.png"',
+    }

@@ -1,4 +1,5 @@
-"""The CLI: generate writes PNGs with their parameters; bad input exits non-zero with one line."""
+"""The CLI: generate writes PNGs with their parameters; bad input exits non-zero with one line (tests/cli has
+the rest: progress, file names, option names in errors, models add checks, serve)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def test_generate_writes_one_png_per_image_with_seed_and_parameters(
     with Image.open(written[1]) as png:
         assert png.size == (64, 64)
         assert png.text["seed"] == "8"
-        params = json.loads(png.text["parameters"])
+        assert png.text["parameters"].startswith("a boat\nSteps: 2, ")  # A1111's infotext
+        params = json.loads(png.text["diffuserve"])
     assert params["prompt"] == "a boat" and params["numInferenceSteps"] == 2 and params["mode"] == "inpaint"
 
 
@@ -102,7 +104,7 @@ def test_generate_with_ip_adapter_and_concept(cli_env: Settings, tmp_path: Path)
         (["--width", "70"], "width must be a multiple of 8"),
         (["--image", "/no/such.png"], "--image /no/such.png: no such file"),
         (["--seed", "abc"], "--seed 'abc': expected a whole number"),
-        (["--concept", "nocolon"], "expected MODEL_ID:SCALE"),
+        (["--concept", ":0.5"], "expected MODEL_ID or MODEL_ID:SCALE"),
         (["--model", "ghost"], "model 'ghost' does not exist"),
     ],
 )

@@ -48,6 +48,7 @@ def demo_shapes_specs(root: Path = WEIGHTS) -> list[ModelSpec]:
             inpaint_source=inpaint,
             ip_adapters=ip,
             description=DESCRIPTION,
+            default_size=SIZE,
         ),
         ModelSpec(
             id="demo-shapes-file",
@@ -57,6 +58,7 @@ def demo_shapes_specs(root: Path = WEIGHTS) -> list[ModelSpec]:
             inpaint_source=inpaint,
             ip_adapters=ip,
             description=DESCRIPTION + " Same weights as demo-shapes, in the original (LDM) single-file format.",
+            default_size=SIZE,
         ),
         ModelSpec(
             id="demo-shapes-lora",

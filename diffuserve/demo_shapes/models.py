@@ -32,6 +32,7 @@ def vae(seed: int) -> AutoencoderKL:
         layers_per_block=1,
         down_block_types=("DownEncoderBlock2D",) * 3,
         up_block_types=("UpDecoderBlock2D",) * 3,
+        mid_block_add_attention=False,  # flat shapes need no global attention to be encoded
         sample_size=64,
     )
 

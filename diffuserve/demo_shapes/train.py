@@ -29,7 +29,6 @@ from diffusers.models.attention_processor import IPAdapterAttnProcessor2_0
 from diffusers.models.embeddings import ImageProjection, IPAdapterPlusImageProjection
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel, compute_snr
-from diffusers.utils import convert_state_dict_to_diffusers
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 from transformers import CLIPTextModel, CLIPTokenizer, CLIPVisionModelWithProjection
@@ -51,12 +50,12 @@ class TrainConfig:
     seed: int = 1234
     threads: int = 1  # on a shared CPU one thread per process is far faster than two fighting for cores
     vae_images: int = 3000
-    vae_steps: int = 500
+    vae_steps: int = 700
     vae_batch: int = 16
     vae_crop: int = 32  # the VAE is convolutional: training on crops is 4x cheaper
     vae_lr: float = 2e-3
     scenes: int = 16000
-    base_steps: int = 2000
+    base_steps: int = 1500
     base_batch: int = 32
     base_lr: float = 1e-3
     inpaint_scenes: int = 4000
@@ -407,7 +406,9 @@ class Trainer:
 
         started = time.perf_counter()
         losses = _loop("lora", cfg.lora_steps, params, cfg.lora_lr, loss, _ema(params, cfg))
-        layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+        # peft's key names (`lora_A`/`lora_B`), which diffusers reads for every layer type; its older
+        # `lora.down`/`lora.up` conversion covers attention layers only and would mix the two schemes.
+        layers = get_peft_model_state_dict(unet)
         layers = {k: v.detach().to(export.STORE_DTYPE).contiguous() for k, v in layers.items()}
         StableDiffusionPipeline.save_lora_weights(
             self.work / "lora",

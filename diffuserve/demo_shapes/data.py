@@ -48,6 +48,13 @@ def vae_images(seed: int, n: int) -> torch.Tensor:
     return to_tensor(images)
 
 
+def foreground(images: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W): 1 where a pixel differs from its image's background (the median of its border), else 0."""
+    border = torch.cat([images[..., :2, :].flatten(2), images[..., -2:, :].flatten(2)], dim=2)
+    background = border.median(dim=2).values[..., None, None]
+    return (((images - background) ** 2).sum(1, keepdim=True).sqrt() > 0.3).float()
+
+
 def inpaint_mask(scene: Scene, rng: np.random.Generator) -> np.ndarray:
     """A binary 64x64 mask (1 = repaint): mostly a box around the first shape, so the model learns to draw the
     prompted shape into a hole; sometimes a random box or the whole image."""
@@ -100,6 +107,7 @@ def character_pair(rng: np.random.Generator) -> tuple[Scene, Scene, Scene]:
 
 __all__ = [
     "character_pair",
+    "foreground",
     "inpaint_mask",
     "random_caption",
     "render",

@@ -114,7 +114,8 @@ class CallOptions(BaseModel):
 class _Core(BaseModel):
     modelId: str = Field(
         description="Id of the model to run (see get-models; its `capabilities` must include this tool's mode). "
-        "The built-in demo models are tiny-sd15 and tiny-sdxl."
+        "The built-in demo model is demo-shapes (64x64 flat shapes, e.g. 'a red circle on a blue background'); "
+        "tiny-sd15 and tiny-sdxl have random weights."
     )
     prompt: str = Field(
         description="What the image should show, in plain words (e.g. 'a watercolor fox in a snowy forest')."

@@ -15,6 +15,7 @@ const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
 const form = $('gen');
 let models = [];
+const DEFAULT_MODEL = 'demo-shapes';  // the built-in model that draws what it is told (see the README)
 let currentJob = null;
 let timer = null;
 
@@ -107,6 +108,7 @@ async function loadModels() {
   const previous = $('model').value;
   $('model').replaceChildren(...models.map((m) => new Option(`${m.name} (${m.type})`, m.id)));
   if (models.some((m) => m.id === previous)) $('model').value = previous;
+  else if (models.some((m) => m.id === DEFAULT_MODEL)) $('model').value = DEFAULT_MODEL;
   if (!models.length) showError({ message: 'No models are registered on this server.' });
   onModel();
 }

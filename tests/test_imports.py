@@ -71,7 +71,8 @@ from pathlib import Path
 from diffuserve.catalog.registry import Registry
 from diffuserve.engine.demo import register_demo_models
 added = register_demo_models(Registry(Path({str(tmp_path / "registry.yaml")!r})), Path({str(demo_root)!r}))
-assert added == {[s.id for s in demo_specs]!r}, added
+from diffuserve.demo_shapes.catalog import MODEL_IDS
+assert added == [*MODEL_IDS, *{[s.id for s in demo_specs]!r}], added  # demo-shapes ships trained, first
 """
     assert _heavy_after(code) == []
 

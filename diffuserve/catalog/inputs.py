@@ -6,7 +6,7 @@ the -ip-adapter variant; none of them: txt2img)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from diffuserve.catalog.registry import ModelSpec, ModelType, Registry
@@ -111,8 +111,9 @@ def model_inputs(registry: Registry, model: ModelSpec, *, default_samples: int) 
     modes = frozenset(Mode(c.replace("_", "-")) for c in model.capabilities)
     ip_modes = any(m.uses_ip_adapter for m in modes)
     known = {m.id for m in registered}
+    limits = LIMITS[model.type.family]
     shape = _Shape(
-        families=(LIMITS[model.type.family],),
+        families=(replace(limits, default_size=target.default_size) if target.default_size else limits,),
         modes=modes,
         ip_types=tuple(t.value for t in model.ip_adapters) if ip_modes else (),
         scheduler=target.default_scheduler or default_scheduler_name(target),

@@ -85,6 +85,8 @@ class ModelSpec(BaseModel):
     ip_adapters: dict[IpAdapterType, IpAdapterSet] = Field(default_factory=dict)
     compliant_model_ids: tuple[str, ...] = ()
     description: str = ""
+    # The image side the model was trained at, for requests without width/height (default: the family's).
+    default_size: int | None = Field(default=None, ge=64, le=2048, multiple_of=8)
 
     @property
     def capabilities(self) -> tuple[str, ...]:

@@ -181,6 +181,8 @@ def validate(registry: Registry, request: GenerationRequest) -> ResolvedRequest:
     _check_capability(model, request.mode)
     mode = request.mode
     limits = LIMITS[model.type.family]
+    if model.default_size is not None:
+        limits = replace(limits, default_size=model.default_size)
 
     if not request.prompt.strip():
         raise InvalidRequest("prompt must not be empty", field="prompt")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from diffuserve.catalog.demo import demo_specs, is_built
 from diffuserve.catalog.registry import ModelSpec, Registry
+from diffuserve.demo_shapes.catalog import demo_shapes_specs, shipped
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,8 @@ def register_demo_models(registry: Registry, root: Path) -> list[str]:
     """Build the tiny demo models under `root` if needed and add the ones the registry lacks; returns added ids.
     Only building imports torch: a start that finds them built stays light."""
     specs = demo_specs(root) if is_built(root.resolve()) else _build(root)
+    if shipped():
+        specs = [*demo_shapes_specs(), *specs]  # trained weights in the package; first, so front ends pick it
     known = {m.id for m in registry.list()}
     added: list[str] = []
     for spec in specs:

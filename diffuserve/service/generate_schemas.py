@@ -81,8 +81,9 @@ class ConceptIn(_Body):
 
 class _Core(_Body):
     modelId: Text = Field(
-        description="Id of the model to run (GET /v1/models or get-models; its `capabilities` must include this mode). "
-        "The built-in demo models are tiny-sd15 and tiny-sdxl."
+        description="Id of the model to run (GET /v1/models or get-models; its `capabilities` must include this "
+        "mode). The built-in demo model is demo-shapes (64x64 flat shapes, e.g. 'a red circle on a blue "
+        "background'); tiny-sd15 and tiny-sdxl have random weights."
     )
     prompt: Text = Field(
         description="What the image should show, in plain words (e.g. 'a watercolor fox in a snowy forest')."

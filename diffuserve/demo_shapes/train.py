@@ -1,0 +1,569 @@
+"""Train demo-shapes from its seed and write the shipped weights: `python -m diffuserve.demo_shapes.train`.
+
+Stages, each from the previous one's weights (kept in a work folder, so a stage can be re-run alone):
+  vae      AutoencoderKL on rendered scenes (MSE + L1 + a tiny KL), 4x downsampling
+  base     UNet + CLIP text encoder from scratch: DDPM noise, epsilon loss with min-SNR weighting, EMA
+  inpaint  the 9-channel UNet, from the base UNet (extra input channels start at zero), on masked scenes
+  ip       two IP-Adapters (basic projection = style, Plus resampler = character) and their CLIP vision encoder,
+           the UNet frozen; the reference overrides the caption's colours (style) or shape (character)
+  lora     a peft LoRA on the frozen UNet that draws outlines instead of filled shapes
+  export   the shipping formats and training.json (configuration, losses, times, sha256 of every file)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers.models.attention_processor import IPAdapterAttnProcessor2_0
+from diffusers.models.embeddings import ImageProjection, IPAdapterPlusImageProjection
+from diffusers.optimization import get_cosine_schedule_with_warmup
+from diffusers.training_utils import EMAModel, compute_snr
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict
+from transformers import CLIPTextModel, CLIPTokenizer, CLIPVisionModelWithProjection
+
+from diffuserve.demo_shapes import data, export, models
+from diffuserve.demo_shapes.tokenizer import MAX_LENGTH, build_tokenizer
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = Path(__file__).parent / "weights"
+RECORD = "training.json"
+LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "conv1", "conv2")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides the weights; recorded in training.json next to them."""
+
+    seed: int = 1234
+    threads: int = 1  # on a shared CPU one thread per process is far faster than two fighting for cores
+    vae_images: int = 3000
+    vae_steps: int = 700
+    vae_batch: int = 16
+    vae_crop: int = 32  # the VAE is convolutional: training on crops is 4x cheaper
+    vae_lr: float = 2e-3
+    decoder_images: int = 3000
+    decoder_steps: int = 600
+    decoder_batch: int = 16
+    decoder_lr: float = 1e-3
+    decoder_foreground_weight: float = 10.0  # shapes are a small share of the pixels; weigh their errors up
+    scenes: int = 16000
+    base_steps: int = 1500
+    base_batch: int = 32
+    base_lr: float = 1e-3
+    inpaint_scenes: int = 4000
+    inpaint_steps: int = 400
+    inpaint_batch: int = 32
+    inpaint_lr: float = 5e-4
+    ip_pairs: int = 3000
+    ip_steps: int = 400
+    ip_batch: int = 16  # per adapter
+    ip_lr: float = 1e-3
+    lora_scenes: int = 4000
+    lora_steps: int = 300
+    lora_batch: int = 32
+    lora_lr: float = 2e-3
+    lora_rank: int = 8
+    ema_max_decay: float = 0.999
+    snr_gamma: float = 5.0
+    image_drop: float = 0.1  # IP-Adapter training: share of rows without a reference (the CFG negative)
+
+    def quick(self) -> TrainConfig:
+        """Two steps per stage on tiny data sets: checks that the script runs end to end."""
+        counts = {f.name: 2 for f in fields(self) if f.name.endswith("_steps")}
+        sizes = {
+            "vae_images": 16,
+            "decoder_images": 16,
+            "scenes": 32,
+            "inpaint_scenes": 16,
+            "ip_pairs": 16,
+            "lora_scenes": 16,
+        }
+        batches = {f.name: 4 for f in fields(self) if f.name.endswith("_batch")}
+        return replace(self, **counts, **sizes, **batches)
+
+
+class Stats:
+    """Per stage: steps, seconds, loss at the start and mean loss over the last 10% of steps; one file per stage,
+    so stages that run at the same time (decoder beside base, the variants beside each other) keep theirs."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @property
+    def stages(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        legacy = self.folder.parent / "stats.json"  # one shared file, as the first runs wrote it
+        if legacy.exists():
+            found.update(json.loads(legacy.read_text()))
+        for path in sorted(self.folder.glob("*.json")):
+            found[path.stem] = json.loads(path.read_text())
+        return {stage: found[stage] for stage in STAGES if stage in found}
+
+    def record(self, stage: str, losses: list[float], seconds: float) -> None:
+        tail = max(1, len(losses) // 10)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "steps": len(losses),
+            "seconds": round(seconds, 1),
+            "first_loss": round(losses[0], 5) if losses else None,
+            "final_loss": round(float(np.mean(losses[-tail:])), 5) if losses else None,
+        }
+        (self.folder / f"{stage}.json").write_text(json.dumps(entry, indent=2))
+
+
+def _loop(
+    name: str,
+    steps: int,
+    params: list[torch.nn.Parameter],
+    lr: float,
+    loss_fn: Callable[[int], torch.Tensor],
+    ema: EMAModel | None,
+) -> list[float]:
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-2)
+    schedule = get_cosine_schedule_with_warmup(optimizer, min(100, steps // 10), steps)
+    losses: list[float] = []
+    started = time.perf_counter()
+    for step in range(steps):
+        loss = loss_fn(step)
+        loss.backward()  # type: ignore[no-untyped-call]
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        if ema is not None:
+            ema.step(params)
+        losses.append(float(loss.detach()))
+        if (step + 1) % 50 == 0 or step + 1 == steps:
+            recent = float(np.mean(losses[-50:]))
+            log.info(
+                "%s step=%d/%d loss=%.4f elapsed=%.0fs", name, step + 1, steps, recent, time.perf_counter() - started
+            )
+    if ema is not None:
+        ema.copy_to(params)
+    return losses
+
+
+def _ema(params: Iterable[torch.nn.Parameter], cfg: TrainConfig) -> EMAModel:
+    return EMAModel(list(params), decay=cfg.ema_max_decay, use_ema_warmup=True, inv_gamma=1.0, power=2 / 3)
+
+
+def _diffusion_loss(
+    unet: UNet2DConditionModel,
+    latents: torch.Tensor,
+    text: torch.Tensor,
+    scheduler: DDPMScheduler,
+    snr_gamma: float,
+    *,
+    extra: torch.Tensor | None = None,
+    added: dict[str, Any] | None = None,
+) -> torch.Tensor:
+    """Epsilon-prediction MSE with min-SNR-gamma weighting (diffusers' training_utils.compute_snr)."""
+    noise = torch.randn_like(latents)
+    t = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],))
+    noisy = scheduler.add_noise(latents, noise, t)
+    model_input = noisy if extra is None else torch.cat([noisy, extra], dim=1)
+    pred = unet(model_input, t, text, added_cond_kwargs=added).sample
+    snr = compute_snr(scheduler, t)
+    weight = torch.clamp(snr, max=snr_gamma) / snr
+    per_row = ((pred - noise) ** 2).mean(dim=(1, 2, 3))
+    loss: torch.Tensor = (per_row * weight).mean()
+    return loss
+
+
+def _encode_text(tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel, captions: list[str]) -> torch.Tensor:
+    ids = tokenizer(captions, padding="max_length", max_length=MAX_LENGTH, truncation=True, return_tensors="pt")
+    hidden: torch.Tensor = text_encoder(ids.input_ids)[0]
+    return hidden
+
+
+@torch.no_grad()
+def _latent_stats(vae: AutoencoderKL, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    means, stds = [], []
+    for chunk in torch.split(images, 256):
+        dist = vae.encode(chunk).latent_dist
+        means.append(dist.mean)
+        stds.append(dist.std)
+    return torch.cat(means), torch.cat(stds)
+
+
+def _sample(mean: torch.Tensor, std: torch.Tensor, idx: np.ndarray, scale: float) -> torch.Tensor:
+    i = torch.from_numpy(idx)
+    return (mean[i] + std[i] * torch.randn_like(mean[i])) * scale
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, work: Path) -> None:
+        self.cfg = cfg
+        self.work = work
+        work.mkdir(parents=True, exist_ok=True)
+        self.stats = Stats(work / "stats")
+        self.tokenizer = build_tokenizer()
+        torch.set_num_threads(cfg.threads)
+
+    def _seed(self, offset: int) -> np.random.Generator:
+        torch.manual_seed(self.cfg.seed + offset)
+        return np.random.default_rng(self.cfg.seed + offset)
+
+    def _vae(self) -> AutoencoderKL:
+        return AutoencoderKL.from_pretrained(self.work / "vae").eval().requires_grad_(False)
+
+    def _text_encoder(self) -> CLIPTextModel:
+        return CLIPTextModel.from_pretrained(self.work / "text_encoder").eval().requires_grad_(False)
+
+    def _unet(self) -> UNet2DConditionModel:
+        return UNet2DConditionModel.from_pretrained(self.work / "unet").eval().requires_grad_(False)
+
+    def _final_vae(self) -> AutoencoderKL:
+        """The VAE that ships: the trained encoder with the fine-tuned decoder."""
+        return AutoencoderKL.from_pretrained(self.work / "vae-decoder").eval().requires_grad_(False)
+
+    # -- stages --
+
+    def vae(self) -> None:
+        cfg = self.cfg
+        rng = self._seed(1)
+        images = data.vae_images(cfg.seed + 1, cfg.vae_images)
+        model = models.vae(cfg.seed + 2).train()
+        c = cfg.vae_crop
+
+        def loss(step: int) -> torch.Tensor:
+            idx = torch.from_numpy(rng.integers(0, len(images), cfg.vae_batch))
+            x0, y0 = (int(v) for v in rng.integers(0, images.shape[-1] - c + 1, 2))
+            batch = images[idx, :, y0 : y0 + c, x0 : x0 + c]
+            dist = model.encode(batch).latent_dist
+            out = model.decode(dist.sample()).sample
+            loss: torch.Tensor = (
+                ((out - batch) ** 2).mean() + 0.5 * (out - batch).abs().mean() + 1e-6 * dist.kl().mean()
+            )
+            return loss
+
+        started = time.perf_counter()
+        losses = _loop("vae", cfg.vae_steps, list(model.parameters()), cfg.vae_lr, loss, None)
+        model.eval()
+        mean, _ = _latent_stats(model, images[:1024])
+        model.register_to_config(scaling_factor=round(1.0 / float(mean.std()), 5))
+        model.save_pretrained(self.work / "vae")
+        self.stats.record("vae", losses, time.perf_counter() - started)
+
+    def decoder(self) -> None:
+        """Fine-tune the decoder alone on whole images, foreground pixels weighted up: sharper, truer colours,
+        and the latent space the other stages learn on stays as it is (the encoder is frozen)."""
+        cfg = self.cfg
+        rng = self._seed(5)
+        vae = self._vae()
+        images = data.vae_images(cfg.seed + 6, cfg.decoder_images)
+        weights = 1.0 + (cfg.decoder_foreground_weight - 1.0) * data.foreground(images)
+        mean, std = _latent_stats(vae, images)
+        params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+        for p in params:
+            p.requires_grad_(True)
+
+        def loss(step: int) -> torch.Tensor:
+            idx = rng.integers(0, len(images), cfg.decoder_batch)
+            i = torch.from_numpy(idx)
+            out = vae.decode(_sample(mean, std, idx, 1.0)).sample
+            err = (out - images[i]) ** 2 + 0.5 * (out - images[i]).abs()
+            weighted: torch.Tensor = (err * weights[i]).sum() / (weights[i].sum() * 3)
+            return weighted
+
+        started = time.perf_counter()
+        losses = _loop("decoder", cfg.decoder_steps, params, cfg.decoder_lr, loss, None)
+        vae.save_pretrained(self.work / "vae-decoder")
+        self.stats.record("decoder", losses, time.perf_counter() - started)
+
+    def base(self) -> None:
+        cfg = self.cfg
+        rng = self._seed(10)
+        vae = self._vae()
+        world = data.scenes(cfg.seed + 11, cfg.scenes)
+        mean, std = _latent_stats(vae, data.to_tensor([data.render(s) for s in world]))
+        scale = float(vae.config.scaling_factor)
+        tok = self.tokenizer
+        text_encoder = models.text_encoder(
+            cfg.seed + 12, len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id
+        )
+        unet = models.unet(cfg.seed + 13)
+        text_encoder.train()
+        unet.train()
+        scheduler = models.train_scheduler()
+        params = list(unet.parameters()) + list(text_encoder.parameters())
+
+        def loss(step: int) -> torch.Tensor:
+            idx = rng.integers(0, len(world), cfg.base_batch)
+            captions = [data.random_caption(world[i], rng) for i in idx]
+            text = _encode_text(tok, text_encoder, captions)
+            return _diffusion_loss(unet, _sample(mean, std, idx, scale), text, scheduler, cfg.snr_gamma)
+
+        started = time.perf_counter()
+        losses = _loop("base", cfg.base_steps, params, cfg.base_lr, loss, _ema(params, cfg))
+        unet.save_pretrained(self.work / "unet")
+        text_encoder.save_pretrained(self.work / "text_encoder")
+        self.stats.record("base", losses, time.perf_counter() - started)
+
+    def inpaint(self) -> None:
+        cfg = self.cfg
+        rng = self._seed(20)
+        vae, text_encoder, base = self._vae(), self._text_encoder(), self._unet()
+        world = data.scenes(cfg.seed + 21, cfg.inpaint_scenes)
+        images = data.to_tensor([data.render(s) for s in world])
+        masks = torch.from_numpy(np.stack([data.inpaint_mask(s, rng) for s in world]))[:, None]
+        mean, std = _latent_stats(vae, images)
+        masked_mean, masked_std = _latent_stats(vae, images * (masks < 0.5))
+        latent_masks = torch.nn.functional.interpolate(masks, size=mean.shape[-2:])  # as the pipeline does
+        scale = float(vae.config.scaling_factor)
+        unet = models.unet(cfg.seed + 22, in_channels=9)
+        state = base.state_dict()
+        conv_in = torch.zeros_like(unet.conv_in.weight)
+        conv_in[:, :4] = state.pop("conv_in.weight")
+        state["conv_in.weight"] = conv_in
+        unet.load_state_dict(state)
+        unet.train()
+        scheduler = models.train_scheduler()
+        params = list(unet.parameters())
+
+        def loss(step: int) -> torch.Tensor:
+            idx = rng.integers(0, len(world), cfg.inpaint_batch)
+            with torch.no_grad():
+                text = _encode_text(self.tokenizer, text_encoder, [data.random_caption(world[i], rng) for i in idx])
+            i = torch.from_numpy(idx)
+            extra = torch.cat([latent_masks[i], _sample(masked_mean, masked_std, idx, scale)], dim=1)
+            return _diffusion_loss(unet, _sample(mean, std, idx, scale), text, scheduler, cfg.snr_gamma, extra=extra)
+
+        started = time.perf_counter()
+        losses = _loop("inpaint", cfg.inpaint_steps, params, cfg.inpaint_lr, loss, _ema(params, cfg))
+        unet.save_pretrained(self.work / "unet-inpaint")
+        self.stats.record("inpaint", losses, time.perf_counter() - started)
+
+    def ip(self) -> None:
+        cfg = self.cfg
+        rng = self._seed(30)
+        vae, text_encoder, unet = self._vae(), self._text_encoder(), self._unet()
+        scale = float(vae.config.scaling_factor)
+        processor = models.feature_extractor()
+        tasks = {}
+        for task, make in (("style", data.style_pair), ("character", data.character_pair)):
+            pairs = [make(rng) for _ in range(cfg.ip_pairs)]
+            mean, std = _latent_stats(vae, data.to_tensor([data.render(t) for t, _, _ in pairs]))
+            refs = processor(images=[data.render(r) for _, r, _ in pairs], return_tensors="pt").pixel_values
+            tasks[task] = (pairs, mean, std, refs)
+        encoder = CLIPVisionModelWithProjection(models.vision_config()).train()
+        cross = unet.config.cross_attention_dim
+        basic = ImageProjection(cross_attention_dim=cross, image_embed_dim=models.VISION_WIDTH, num_image_text_embeds=4)
+        plus = IPAdapterPlusImageProjection(
+            embed_dims=models.VISION_WIDTH,
+            output_dims=cross,
+            hidden_dims=64,
+            depth=4,
+            dim_head=64,
+            heads=1,
+            num_queries=16,
+        )
+        attention = export.attention_init_h94(unet)
+        unet._load_ip_adapter_weights(
+            [
+                {"image_proj": export.basic_projection_h94(basic), "ip_adapter": attention},
+                {"image_proj": export.plus_projection_h94(plus), "ip_adapter": attention},
+            ],
+            low_cpu_mem_usage=False,
+        )
+        processors = [p for p in unet.attn_processors.values() if isinstance(p, IPAdapterAttnProcessor2_0)]
+        adapter_params = list(unet.encoder_hid_proj.parameters())
+        for p in processors:
+            adapter_params += list(p.parameters())
+        for p in adapter_params:
+            p.requires_grad_(True)
+        params = adapter_params + list(encoder.parameters())
+        scheduler = models.train_scheduler()
+        half = cfg.ip_batch
+
+        def task_loss(task: str) -> torch.Tensor:
+            pairs, mean, std, refs = tasks[task]
+            idx = rng.integers(0, len(pairs), half)
+            drop = rng.random(half) < cfg.image_drop
+            captions = [
+                data.random_caption(pairs[i][0] if d else pairs[i][2], rng) for i, d in zip(idx, drop, strict=True)
+            ]
+            with torch.no_grad():
+                text = _encode_text(self.tokenizer, text_encoder, captions)
+            pixels = refs[torch.from_numpy(idx)]
+            keep = torch.from_numpy(~drop).float()
+            if task == "character":
+                pixels = pixels * keep[:, None, None, None]  # the negative is the encoding of a zero image
+            out = encoder(pixel_values=pixels, output_hidden_states=True)
+            style = out.image_embeds * keep[:, None] if task == "style" else torch.zeros(half, models.VISION_WIDTH)
+            character = out.hidden_states[-2] if task == "character" else torch.zeros_like(out.hidden_states[-2])
+            for p in processors:
+                p.scale = [1.0, 0.0] if task == "style" else [0.0, 1.0]
+            added = {"image_embeds": [style[:, None], character[:, None]]}
+            latents = _sample(mean, std, idx, scale)
+            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, added=added)
+
+        def loss(step: int) -> torch.Tensor:
+            return (task_loss("style") + task_loss("character")) / 2
+
+        started = time.perf_counter()
+        losses = _loop("ip", cfg.ip_steps, params, cfg.ip_lr, loss, _ema(params, cfg))
+        layers = unet.encoder_hid_proj.image_projection_layers
+        out_dir = self.work / "ip"
+        out_dir.mkdir(exist_ok=True)
+        torch.save(
+            {
+                "style": {
+                    "image_proj": export.basic_projection_h94(layers[0]),
+                    "ip_adapter": export.ip_attention_h94(unet, 0),
+                },
+                "character": {
+                    "image_proj": export.plus_projection_h94(layers[1]),
+                    "ip_adapter": export.ip_attention_h94(unet, 1),
+                },
+            },
+            out_dir / "adapters.pt",
+        )
+        encoder.save_pretrained(out_dir / "image_encoder")
+        self.stats.record("ip", losses, time.perf_counter() - started)
+
+    def lora(self) -> None:
+        cfg = self.cfg
+        rng = self._seed(40)
+        vae, text_encoder, unet = self._vae(), self._text_encoder(), self._unet()
+        world = data.scenes(cfg.seed + 41, cfg.lora_scenes)
+        mean, std = _latent_stats(vae, data.to_tensor([data.render(s, outline=True) for s in world]))
+        scale = float(vae.config.scaling_factor)
+        config = LoraConfig(
+            r=cfg.lora_rank, lora_alpha=cfg.lora_rank, init_lora_weights="gaussian", target_modules=list(LORA_TARGETS)
+        )
+        unet.add_adapter(config)
+        params = [p for n, p in unet.named_parameters() if "lora_" in n]
+        for p in params:
+            p.requires_grad_(True)
+        scheduler = models.train_scheduler()
+
+        def loss(step: int) -> torch.Tensor:
+            idx = rng.integers(0, len(world), cfg.lora_batch)
+            with torch.no_grad():
+                text = _encode_text(self.tokenizer, text_encoder, [data.random_caption(world[i], rng) for i in idx])
+            return _diffusion_loss(unet, _sample(mean, std, idx, scale), text, scheduler, cfg.snr_gamma)
+
+        started = time.perf_counter()
+        losses = _loop("lora", cfg.lora_steps, params, cfg.lora_lr, loss, _ema(params, cfg))
+        # peft's key names (`lora_A`/`lora_B`), which diffusers reads for every layer type; its older
+        # `lora.down`/`lora.up` conversion covers attention layers only and would mix the two schemes.
+        layers = get_peft_model_state_dict(unet)
+        layers = {k: v.detach().to(export.STORE_DTYPE).contiguous() for k, v in layers.items()}
+        StableDiffusionPipeline.save_lora_weights(
+            self.work / "lora",
+            unet_lora_layers=layers,
+            weight_name="pytorch_lora_weights.safetensors",
+            safe_serialization=True,
+        )
+        self.stats.record("lora", losses, time.perf_counter() - started)
+
+    def export(self, out: Path) -> None:
+        """Write the shipping layout under `out` and its record, training.json."""
+        from diffuserve.demo_shapes.catalog import (
+            FOLDER,
+            INPAINT_FOLDER,
+            IP_CHARACTER,
+            IP_ENCODER,
+            IP_STYLE,
+            LORA_FILE,
+            SINGLE_FILE,
+        )
+
+        out.mkdir(parents=True, exist_ok=True)
+        vae, text_encoder, unet = self._final_vae(), self._text_encoder(), self._unet()
+        inpaint = UNet2DConditionModel.from_pretrained(self.work / "unet-inpaint")
+        parts = {"vae": vae, "text_encoder": text_encoder, "tokenizer": self.tokenizer}
+        export.save_pipeline(out / FOLDER, unet=unet, **parts)  # type: ignore[arg-type]
+        export.save_pipeline(out / INPAINT_FOLDER, unet=inpaint, inpaint=True, **parts)  # type: ignore[arg-type]
+        export.save_single_file(out / SINGLE_FILE, unet=unet, vae=vae, text_encoder=text_encoder)
+        encoder = CLIPVisionModelWithProjection.from_pretrained(self.work / "ip" / "image_encoder")
+        encoder.to(export.STORE_DTYPE).save_pretrained(out / IP_ENCODER, safe_serialization=True)
+        adapters = torch.load(self.work / "ip" / "adapters.pt", weights_only=True)
+        for name, path in (("style", IP_STYLE), ("character", IP_CHARACTER)):
+            export.save_ip_adapter(out / path, adapters[name]["image_proj"], adapters[name]["ip_adapter"])
+        (out / LORA_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (out / LORA_FILE).write_bytes((self.work / "lora" / "pytorch_lora_weights.safetensors").read_bytes())
+        record = {
+            "config": asdict(self.cfg),
+            "stages": self.stats.stages,
+            "versions": _versions(),
+            "files": file_hashes(out),
+        }
+        (out / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+
+
+STAGES = ("vae", "decoder", "base", "inpaint", "ip", "lora", "export")
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every weights file under `root` (configs and tokenizer files included), by relative path."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != RECORD
+    }
+
+
+def _versions() -> dict[str, str]:
+    import diffusers
+    import peft
+    import transformers
+
+    return {
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+    }
+
+
+def train(cfg: TrainConfig, work: Path, out: Path, stages: Iterable[str] = STAGES) -> Path:
+    """Run `stages` in order (`export` writes to `out`); returns the record's path."""
+    trainer = Trainer(cfg, work)
+    for stage in stages:
+        log.info("stage %s started", stage)
+        if stage == "export":
+            trainer.export(out)
+        else:
+            getattr(trainer, stage)()
+    return out / RECORD
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m diffuserve.demo_shapes.train", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=WEIGHTS, help="where the shipped weights go (default: the package)")
+    parser.add_argument("--work", type=Path, default=Path("build/demo-shapes"), help="per-stage weights")
+    parser.add_argument("--stages", default=",".join(STAGES), help="comma-separated subset of " + ",".join(STAGES))
+    parser.add_argument("--quick", action="store_true", help="two steps per stage: check that training runs")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument("--threads", type=int, default=TrainConfig.threads)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = TrainConfig(seed=args.seed, threads=args.threads)
+    if args.quick:
+        cfg = cfg.quick()
+    stages = [s for s in args.stages.split(",") if s]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stages {sorted(unknown)}; choose from {', '.join(STAGES)}")
+    record = train(cfg, args.work, args.out, stages)
+    log.info("done record=%s", record)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

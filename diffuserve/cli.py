@@ -12,8 +12,8 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
-from diffuserve.catalog.schedulers import SCHEDULER_NAMES
+from diffuserve.catalog.families import FAMILIES
+from diffuserve.catalog.registry import ConceptSpec, IpAdapterSet, ModelSource, ModelSpec, ModelType, Registry
 from diffuserve.catalog.types import Concept, GenerationRequest, IpAdapterType, Mode
 from diffuserve.cli_db import add_db_commands
 from diffuserve.cli_serve import add_serve_commands
@@ -24,6 +24,7 @@ from diffuserve.errors import DiffuserveError, first_line
 from diffuserve.mcp.cli import add_mcp_command
 
 EXIT_USAGE = 2
+ALL_SCHEDULERS = tuple(dict.fromkeys(n for rules in FAMILIES.values() for n in rules.schedulers))
 
 
 class CliError(Exception):
@@ -60,11 +61,13 @@ def _json_option(flag: str, text: str | None) -> Any:
 
 
 def _concept(text: str) -> Concept:
-    model_id, sep, scale = text.rpartition(":")
+    """MODEL_ID:SCALE, or MODEL_ID:SCALE@EPOCH for a LoRA trained in epochs."""
+    head, _, epoch = text.partition("@")
+    model_id, sep, scale = head.rpartition(":")
     if not sep or not model_id:
-        raise CliError(f"--concept {text!r}: expected MODEL_ID:SCALE, e.g. tiny-sd15-lora:0.8")
+        raise CliError(f"--concept {text!r}: expected MODEL_ID:SCALE[@EPOCH], e.g. tiny-sd15-lora:0.8")
     try:
-        return Concept(model_id, float(scale))
+        return Concept(model_id, float(scale), epoch or None)
     except ValueError as exc:
         raise CliError(f"--concept {text!r}: scale {scale!r} is not a number") from exc
 
@@ -103,6 +106,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         ip_adapter_scales=tuple(args.ip_scale),
         ip_adapter_type=IpAdapterType(args.ip_type),
         concepts=tuple(_concept(c) for c in args.concept),
+        negative_prompt_strength=args.negative_prompt_strength,
+        model_epoch=args.model_epoch,
+        base_model_id=args.base_model,
     )
     engine = Engine(_registry(settings), settings)
     result = engine.generate(request)
@@ -141,11 +147,21 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
     sources = [(k, v) for k, v in (("folder", args.folder), ("single_file", args.file), ("hub", args.hub)) if v]
-    if len(sources) != 1:
-        raise CliError("models add needs exactly one of --folder, --file, --hub")
-    kind, path = sources[0]
-    if kind != "hub":
-        path = str(Path(path).expanduser().resolve())
+    weightless = ModelType(args.type).is_composition or bool(args.epoch)
+    if len(sources) > 1 or (not sources and not weightless):
+        raise CliError("models add needs exactly one of --folder, --file, --hub (a composition or --epoch: none)")
+    source = None
+    if sources:
+        kind, path = sources[0]
+        if kind != "hub":
+            path = str(Path(path).expanduser().resolve())
+        source = ModelSource(kind=kind, path=path, config=args.config)  # type: ignore[arg-type]
+    epochs = {}
+    for item in args.epoch:
+        name, sep, ref = item.partition("=")
+        if not sep or not name or not ref:
+            raise CliError(f"--epoch {item!r}: expected NAME=PATH, e.g. 000003=~/loras/style-000003.safetensors")
+        epochs[name] = str(Path(ref).expanduser().resolve()) if Path(ref).expanduser().exists() else ref
     inpaint = None
     if args.inpaint_folder or args.inpaint_file:
         inpaint = ModelSource(
@@ -173,8 +189,14 @@ def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
         id=args.id,
         name=args.name or args.id,
         type=ModelType(args.type),
-        source=ModelSource(kind=kind, path=path, config=args.config),  # type: ignore[arg-type]
+        source=source,
         inpaint_source=inpaint,
+        variant=args.variant,
+        epochs=epochs,
+        concepts=tuple(
+            ConceptSpec(model_id=c.model_id, scale=c.scale, model_epoch=c.model_epoch)
+            for c in map(_concept, args.concept)
+        ),
         default_scheduler=args.scheduler,
         ip_adapters=ip_adapters,
         compliant_model_ids=tuple(args.compliant),
@@ -201,8 +223,11 @@ def _add_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--width", type=int)
     p.add_argument("--height", type=int)
     p.add_argument("--seed")
-    p.add_argument("--scheduler", choices=SCHEDULER_NAMES, metavar="NAME")
-    p.add_argument("--concept", action="append", default=[], help="LoRA as MODEL_ID:SCALE (repeatable)")
+    p.add_argument("--scheduler", choices=ALL_SCHEDULERS, metavar="NAME")
+    p.add_argument("--concept", action="append", default=[], help="LoRA as MODEL_ID:SCALE[@EPOCH] (repeatable)")
+    p.add_argument("--negative-prompt-strength", type=float, help="FLUX: weight of the negative prompt (true CFG)")
+    p.add_argument("--model-epoch", help="a LoRA model's training epoch (default: its last)")
+    p.add_argument("--base-model", help="a LoRA model: which of its compliant bases runs it")
     p.add_argument("--disable-merging", action="store_true")
     p.add_argument("--out", default="out")
     p.set_defaults(func=cmd_generate)
@@ -225,7 +250,16 @@ def _add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     a.add_argument("--inpaint-folder", help="9-channel inpainting variant, diffusers folder")
     a.add_argument("--inpaint-file", help="9-channel inpainting variant, single file")
     a.add_argument("--inpaint-config", help="for --inpaint-file: its config folder")
-    a.add_argument("--scheduler", choices=SCHEDULER_NAMES, metavar="NAME", help="default scheduler")
+    a.add_argument("--scheduler", choices=ALL_SCHEDULERS, metavar="NAME", help="default scheduler")
+    a.add_argument(
+        "--variant",
+        choices=["dev", "schnell", "distilled"],
+        help="FLUX.1 schnell (4 steps, no guidance) or dev; FLUX.2 klein distilled (default: read from a local folder)",
+    )
+    a.add_argument("--epoch", action="append", default=[], help="a LoRA's epoch as NAME=PATH (repeatable)")
+    a.add_argument(
+        "--concept", action="append", default=[], help="a composition's LoRA as MODEL_ID:SCALE[@EPOCH] (repeatable)"
+    )
     a.add_argument("--ip-style", help="style IP-Adapter weights (path or owner/repo/path)")
     a.add_argument("--ip-style-encoder", help="its image encoder folder (path or owner/repo/path)")
     a.add_argument("--ip-style-mode", choices=["global", "instantstyle"], default="global")
@@ -235,7 +269,9 @@ def _add_models(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     a.add_argument("--ip-character", help="character (face) IP-Adapter weights")
     a.add_argument("--ip-character-encoder", help="its image encoder folder")
-    a.add_argument("--compliant", action="append", default=[], help="for LoRAs: a base model id it fits")
+    a.add_argument(
+        "--compliant", action="append", default=[], help="for LoRAs: a base model id it fits; compositions: the base"
+    )
     a.add_argument("--replace", action="store_true", help="replace an existing entry with the same id")
     p.set_defaults(func=cmd_models)
 

@@ -144,7 +144,7 @@ def all_inputs(*, default_samples: int) -> tuple[ModelInput, ...]:
 
 def _lora_types(families: Iterable[str]) -> tuple[str, ...]:
     wanted = set(families)
-    return tuple(t.value for t in ModelType if t.is_lora and t.family in wanted)
+    return tuple(dict.fromkeys(t.wire_type for t in ModelType if t.is_lora and t.family in wanted))
 
 
 def _one(values: set[float]) -> float | None:

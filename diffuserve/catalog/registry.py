@@ -48,6 +48,12 @@ class ModelType(StrEnum):
         return self.is_lora or self.is_composition
 
     @property
+    def wire_type(self) -> str:
+        """The type Scenario's model objects show: the value, except FLUX.2, which Scenario's type list lacks
+        (`custom` there; the registry keeps `flux.2`)."""
+        return "custom" if self.value.startswith("flux.2") else self.value
+
+    @property
     def family(self) -> str:
         """The key of the family's rules (`catalog.families`) and engine module (`engine.families`)."""
         return _FAMILY[self]

@@ -56,6 +56,14 @@ def test_true_cfg_and_lora_epochs_over_rest(client: httpx.Client) -> None:
     run(client, "txt2img", modelId="tiny-flux-composition")
 
 
+@pytest.mark.parametrize("mode", ["txt2img", "img2img"])
+def test_flux2_runs_over_rest_and_shows_as_a_custom_type(client: httpx.Client, mode: str) -> None:
+    job = run(client, mode, modelId="tiny-flux2", negativePrompt="blurry")
+    assert job["metadata"]["input"]["modelId"] == "tiny-flux2"
+    model = client.get("/v1/models/tiny-flux2").json()["model"]
+    assert model["type"] == "custom" and model["capabilities"] == ["txt2img", "img2img"]
+
+
 @pytest.mark.parametrize(
     ("extra", "field", "text"),
     [

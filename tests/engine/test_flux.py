@@ -4,9 +4,12 @@ single-file checkpoint."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
+from diffuserve.catalog.registry import ConceptSpec, ModelSource, ModelSpec, ModelType, Registry
 from diffuserve.catalog.types import (
     Callbacks,
     Concept,
@@ -231,3 +234,55 @@ def test_flux2_generates_and_edits_with_a_reference(engine: Engine) -> None:
         assert max_diff(got.images[0].image, image(engine, req)) <= 1
     err = refused(engine, request(Mode.INPAINT, model="tiny-flux2"))
     assert err.reason == "unsupported_capability"
+
+
+def test_krea_kontext_lora_and_sdxl_composition_types(engine: Engine, registry: Registry, tmp_path: Path) -> None:
+    folder = registry.get("tiny-flux").source
+    krea = ModelSpec(id="test-krea", name="krea", type=ModelType.FLUX1_KREA, source=folder)
+    kontext_lora = ModelSpec(
+        id="test-kontext-lora",
+        name="kontext lora",
+        type=ModelType.FLUX1_KONTEXT_LORA,
+        epochs=registry.get("tiny-flux-lora").epochs,
+        compliant_model_ids=("tiny-flux-kontext",),
+    )
+    look = ModelSpec(
+        id="test-sdxl-look",
+        name="sdxl look",
+        type=ModelType.SDXL_COMPOSITION,
+        compliant_model_ids=("tiny-sdxl",),
+        concepts=(ConceptSpec(model_id="tiny-sdxl-lora", scale=0.5),),
+    )
+    for spec in (krea, kontext_lora, look):
+        registry.add(spec, replace=True)
+    try:
+        assert engine.validate(request(model="test-krea")).guidance == 3.5
+        edit = engine.validate(request(Mode.IMG2IMG, model="test-kontext-lora", model_epoch="000001"))
+        assert edit.request.model_id == "tiny-flux-kontext" and edit.concepts[0].model_epoch == "000001"
+        composed = engine.validate(request(model="test-sdxl-look", width=512, height=512))
+        assert composed.concepts == (Concept("tiny-sdxl-lora", 0.5),) and composed.guidance == 6.0
+    finally:
+        for spec in (krea, kontext_lora, look):
+            registry.remove(spec.id)
+
+
+def test_a_flux2_lora_changes_the_image(engine: Engine, registry: Registry, tmp_path: Path) -> None:
+    from diffusers import Flux2KleinPipeline
+
+    from diffuserve.engine.tiny.flux_adapters import build_flux_lora
+
+    base = engine.cache.get(registry.get("tiny-flux2")).pipe
+    files = build_flux_lora(tmp_path, base.transformer, seed=5, pipeline_cls=Flux2KleinPipeline)
+    lora = ModelSpec(
+        id="test-flux2-lora",
+        name="flux2 lora",
+        type=ModelType.FLUX2_LORA,
+        source=ModelSource(kind="single_file", path=str(files["000003"])),
+        compliant_model_ids=("tiny-flux2",),
+    )
+    registry.add(lora, replace=True)
+    try:
+        with_lora = image(engine, request(model="test-flux2-lora"))
+        assert mean_diff(with_lora, image(engine, request(model="tiny-flux2"))) > 0.1
+    finally:
+        registry.remove(lora.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import FluxPipeline, FluxTransformer2DModel
@@ -69,8 +70,9 @@ def build_flux_ip_adapter(root: Path, transformer: FluxTransformer2DModel) -> No
     save_xlabs_ip_adapter(root / "ip_adapter_face.safetensors", transformer, seed=62)
 
 
-def build_flux_lora(folder: Path, transformer: FluxTransformer2DModel, *, seed: int) -> dict[str, Path]:
-    """One rank-4 LoRA file per epoch (`epoch-000001.safetensors`, ...), each a little further trained."""
+def build_flux_lora(folder: Path, transformer: Any, *, seed: int, pipeline_cls: Any = FluxPipeline) -> dict[str, Path]:
+    """One rank-4 LoRA file per epoch (`epoch-000001.safetensors`, ...), each a little further trained; saved in
+    `pipeline_cls`'s LoRA format (FLUX.1's by default, Flux2KleinPipeline for FLUX.2)."""
     torch.manual_seed(seed)
     model = copy.deepcopy(transformer)
     model.add_adapter(
@@ -84,7 +86,7 @@ def build_flux_lora(folder: Path, transformer: FluxTransformer2DModel, *, seed: 
                     param.add_(torch.randn_like(param) * LORA_B_STD)
             layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(model))
             weight_name = f"epoch-{epoch}.safetensors"
-            FluxPipeline.save_lora_weights(
+            pipeline_cls.save_lora_weights(
                 folder, transformer_lora_layers=layers, weight_name=weight_name, safe_serialization=True
             )
             files[epoch] = folder / weight_name

@@ -1,4 +1,5 @@
-"""GPU throughput: full-size SD 1.5 (512x512) and SDXL (1024x1024) with random weights, eager and compiled.
+"""GPU throughput: full-size SD 1.5 (512x512), SDXL (1024x1024) and FLUX.1-dev (1024x1024, 28 steps, bf16) with
+random weights, eager and compiled.
 
 The components are built from the published configs (written out below, nothing is downloaded) with random
 weights, in float16 on CUDA. For each model, variant and batch size: one warm-up call ("first s"; for the compiled
@@ -12,7 +13,10 @@ DIFFUSERVE_FUSE_QKV=1 (diffuserve.engine.speed.apply_speed_settings), applied af
 
 FLOPs per image are counted with torch.utils.flop_counter.FlopCounterMode on the meta device: one UNet step at
 batch 2 (CFG) times the steps, plus one VAE decode, printed beside the reference figures (SD 1.5 512x512 30 steps
-about 50.7 TFLOP; SDXL 1024x1024 30 steps about 416 TFLOP).
+about 50.7 TFLOP; SDXL 1024x1024 30 steps about 416 TFLOP). FLUX.1-dev has distilled guidance, so one transformer
+pass per step (no CFG), 4096 image + 512 T5 tokens at 1024x1024: about 2.1 PFLOP per image at 28 steps (for scale:
+the fastest published lossless stack reaches 128.9 ms per step on one H100). FLUX runs in bfloat16 (fp16 overflows
+in its activations), the UNet models in float16.
 
 Then the same through the service (--no-service skips it): the pipeline, saved with save_pretrained before the
 compiled rows (safetensors, in the benchmark's dtype) into a temporary folder, is the only model of a registry file
@@ -25,10 +29,10 @@ server log), TFLOP/s and MFU (same FLOPs per image) and the ratio of its images/
 that batch size.
 
 --tiny runs the repository's tiny models on the CPU (64x64, 2 steps, batches 1 and 2; service: 4 clients, 1 round,
-batch cap 2, SDXL at the service's smallest size 512x512 so no ratio) so that CI keeps this script working; its
-figures mean nothing. Not a test: nothing is asserted.
+batch cap 2, SDXL and FLUX at the service's smallest sizes 512x512 and 128x128 so no ratio) so that CI keeps this
+script working; its figures mean nothing. Not a test: nothing is asserted.
 
-    python bench/gpu.py [--models sd15 sdxl] [--batches 1 4 8 16] [--steps 30] [--repeats 3]
+    python bench/gpu.py [--models sd15 sdxl flux1] [--batches 1 4 8 16] [--steps 30 (FLUX: 28)] [--repeats 3]
                         [--peak-tflops 989] [--compile-mode default] [--vae-slicing] [--no-compile]
                         [--no-service] [--clients 32] [--service-rounds 2]
     python bench/gpu.py --tiny
@@ -55,29 +59,34 @@ from diffusers import (
     AutoencoderKL,
     DiffusionPipeline,
     EulerDiscreteScheduler,
+    FluxPipeline,
+    FluxTransformer2DModel,
     StableDiffusionPipeline,
     StableDiffusionXLPipeline,
     UNet2DConditionModel,
 )
 from diffusers.utils import logging as diffusers_logging
 from torch.utils.flop_counter import FlopCounterMode
-from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, T5Config, T5EncoderModel
 from transformers.utils import logging as transformers_logging
 
 from diffuserve.catalog.validation import LIMITS
 from diffuserve.config import Settings
 from diffuserve.engine.speed import apply_speed_settings
+from diffuserve.engine.tiny import flux as tiny_flux
 from diffuserve.engine.tiny import sd15 as tiny_sd15
 from diffuserve.engine.tiny import sdxl as tiny_sdxl
 from diffuserve.engine.tiny.tokenizer import build_tokenizer, save_tokenizer
 
 PROMPT = "a lighthouse on a cliff at dusk, oil painting"
 GUIDANCE = 7.5
+FLUX_GUIDANCE = 3.5  # FLUX.1-dev's distilled guidance: an input of the transformer, one pass per step
 PEAK_TFLOPS = 989.0  # H100 / H200 SXM dense bf16 and fp16 tensor-core peak
 # Reference FLOPs per image (TFLOP) at 30 steps with CFG and VAE decode, from the same counting method.
 REFERENCE_TFLOP_30_STEPS = {"sd15": 50.7, "sdxl": 416.0}
+REFERENCE_FLUX_PFLOP_28_STEPS = 2.1  # FLUX.1-dev 1024x1024, 28 steps, no true CFG (issue 9)
 # The registry's model type for each benchmarked model.
-MODEL_TYPES = {"sd15": "sd-1_5", "sdxl": "sd-xl"}
+MODEL_TYPES = {"sd15": "sd-1_5", "sdxl": "sd-xl", "flux1": "flux.1"}
 # The worker's log line for each batch it takes (diffuserve.jobs.worker).
 BATCH_CLAIMED = re.compile(r"batch claimed .*?\bimages=(\d+)")
 
@@ -157,6 +166,43 @@ CLIP_BIGG: dict[str, Any] = {
     "projection_dim": 1280,
 }
 
+# black-forest-labs/FLUX.1-dev: transformer/config.json (12 B), text_encoder_2 (google/t5-v1_1-xxl encoder, 4.8 B),
+# vae/config.json (16 latent channels); text_encoder is CLIP ViT-L/14 as above (its pooled output).
+FLUX_TRANSFORMER: dict[str, Any] = {
+    "patch_size": 1,
+    "in_channels": 64,
+    "num_layers": 19,
+    "num_single_layers": 38,
+    "attention_head_dim": 128,
+    "num_attention_heads": 24,
+    "joint_attention_dim": 4096,
+    "pooled_projection_dim": 768,
+    "guidance_embeds": True,
+    "axes_dims_rope": (16, 56, 56),
+}
+T5_XXL: dict[str, Any] = {
+    "vocab_size": 32128,
+    "d_model": 4096,
+    "d_kv": 64,
+    "d_ff": 10240,
+    "num_layers": 24,
+    "num_heads": 64,
+    "feed_forward_proj": "gated-gelu",
+    "relative_attention_num_buckets": 32,
+    "is_encoder_decoder": False,
+    "use_cache": False,
+}
+FLUX_VAE: dict[str, Any] = {
+    **SD_VAE,
+    "latent_channels": 16,
+    "sample_size": 1024,
+    "scaling_factor": 0.3611,
+    "shift_factor": 0.1159,
+    "use_quant_conv": False,
+    "use_post_quant_conv": False,
+}
+FLUX_TEXT_TOKENS = 512  # FLUX.1-dev's T5 sequence length
+
 
 @dataclass(frozen=True)
 class Model:
@@ -165,6 +211,16 @@ class Model:
     name: str
     size: int
     build: Callable[[torch.device], DiffusionPipeline]
+    default_steps: int = 30
+    guidance: float = GUIDANCE
+    cfg: bool = True  # classifier-free guidance: two denoiser rows per image
+    dtype: torch.dtype = torch.float16  # on CUDA
+
+    def denoiser(self, pipe: DiffusionPipeline) -> Any:
+        return pipe.transformer if self.name == "flux1" else pipe.unet
+
+    def call_kwargs(self) -> dict[str, Any]:
+        return {"max_sequence_length": FLUX_TEXT_TOKENS} if self.name == "flux1" else {}
 
 
 def _scheduler() -> EulerDiscreteScheduler:
@@ -230,32 +286,93 @@ def _sdxl(tiny: bool, device: torch.device) -> DiffusionPipeline:
     )
 
 
+def _flux(tiny: bool, device: torch.device) -> DiffusionPipeline:
+    tokenizer = build_tokenizer()
+    tokenizer_2 = tiny_flux.build_t5_tokenizer(max_length=FLUX_TEXT_TOKENS)  # ids stay below any vocab size
+    with torch.device(device):
+        if tiny:
+            transformer = tiny_flux.build_transformer(seed=0)
+            vae = tiny_flux.build_vae(seed=1)
+            text_encoder = CLIPTextModel(tiny_sd15.text_config(tokenizer))
+            t5 = T5Config(
+                vocab_size=len(tokenizer_2), d_model=tiny_flux.TEXT_WIDTH, d_kv=8, d_ff=37, num_layers=2, num_heads=4
+            )
+        else:
+            transformer, vae = FluxTransformer2DModel(**FLUX_TRANSFORMER), AutoencoderKL(**FLUX_VAE)
+            text_encoder, t5 = CLIPTextModel(_text_config(CLIP_L)), T5Config(**T5_XXL)
+        text_encoder_2 = T5EncoderModel(t5)
+    return FluxPipeline(
+        scheduler=tiny_flux.scheduler(),
+        vae=vae,
+        text_encoder=text_encoder.eval(),
+        tokenizer=tokenizer,
+        text_encoder_2=text_encoder_2.eval(),
+        tokenizer_2=tokenizer_2,
+        transformer=transformer,
+    )
+
+
 def models(tiny: bool) -> dict[str, Model]:
     return {
         "sd15": Model("sd15", 64 if tiny else 512, lambda device: _sd15(tiny, device)),
         "sdxl": Model("sdxl", 64 if tiny else 1024, lambda device: _sdxl(tiny, device)),
+        "flux1": Model(
+            "flux1",
+            64 if tiny else 1024,
+            lambda device: _flux(tiny, device),
+            default_steps=28,
+            guidance=FLUX_GUIDANCE,
+            cfg=False,
+            dtype=torch.bfloat16,
+        ),
     }
 
 
 def flops_per_image(model: Model, steps: int, size: int | None = None) -> tuple[float, float, float]:
-    """(UNet step with CFG, VAE decode, whole image) in FLOPs at `size` (default: the model's), counted on the meta
-    device."""
+    """(denoiser step, with CFG where the model uses it; VAE decode; whole image) in FLOPs at `size` (default: the
+    model's), counted on the meta device."""
     pipe = model.build(torch.device("meta"))
-    unet, vae = pipe.unet, pipe.vae
+    vae = pipe.vae
     latent = (size or model.size) // pipe.vae_scale_factor
     with torch.device("meta"), torch.no_grad():
-        sample = torch.empty(2, unet.config.in_channels, latent, latent)
-        text = torch.empty(2, pipe.tokenizer.model_max_length, unet.config.cross_attention_dim)
-        kwargs: dict[str, Any] = {}
-        if unet.config.addition_embed_type == "text_time":  # SDXL: pooled text and 6 size/crop numbers
-            pooled = unet.config.projection_class_embeddings_input_dim - 6 * unet.config.addition_time_embed_dim
-            kwargs["added_cond_kwargs"] = {"text_embeds": torch.empty(2, pooled), "time_ids": torch.empty(2, 6)}
-        with FlopCounterMode(display=False) as unet_counter:
-            unet(sample, torch.tensor(999), encoder_hidden_states=text, **kwargs)
+        flux = model.name == "flux1"
+        step = _flux_step_flops(pipe.transformer, latent) if flux else _unet_step_flops(pipe, latent)
         with FlopCounterMode(display=False) as vae_counter:
             vae.decode(torch.empty(1, vae.config.latent_channels, latent, latent))
-    step, decode = float(unet_counter.get_total_flops()), float(vae_counter.get_total_flops())
+    decode = float(vae_counter.get_total_flops())
     return step, decode, steps * step + decode
+
+
+def _unet_step_flops(pipe: DiffusionPipeline, latent: int) -> float:
+    unet = pipe.unet
+    sample = torch.empty(2, unet.config.in_channels, latent, latent)
+    text = torch.empty(2, pipe.tokenizer.model_max_length, unet.config.cross_attention_dim)
+    kwargs: dict[str, Any] = {}
+    if unet.config.addition_embed_type == "text_time":  # SDXL: pooled text and 6 size/crop numbers
+        pooled = unet.config.projection_class_embeddings_input_dim - 6 * unet.config.addition_time_embed_dim
+        kwargs["added_cond_kwargs"] = {"text_embeds": torch.empty(2, pooled), "time_ids": torch.empty(2, 6)}
+    with FlopCounterMode(display=False) as counter:
+        unet(sample, torch.tensor(999), encoder_hidden_states=text, **kwargs)
+    return float(counter.get_total_flops())
+
+
+def _flux_step_flops(transformer: Any, latent: int) -> float:
+    """One FLUX transformer pass at batch 1: (latent/2)² packed image tokens and 512 T5 tokens."""
+    config = transformer.config
+    tokens = (latent // 2) ** 2
+    ids = torch.zeros(tokens, 3)
+    with FlopCounterMode(display=False) as counter:
+        transformer(
+            hidden_states=torch.empty(1, tokens, config.in_channels),
+            encoder_hidden_states=torch.empty(1, FLUX_TEXT_TOKENS, config.joint_attention_dim),
+            pooled_projections=torch.empty(1, config.pooled_projection_dim),
+            timestep=torch.ones(1),
+            guidance=torch.ones(1) if config.guidance_embeds else None,
+            txt_ids=torch.zeros(FLUX_TEXT_TOKENS, 3),
+            img_ids=ids,
+            return_dict=False,
+        )
+    return float(counter.get_total_flops())
 
 
 def speed_settings(**switches: Any) -> Settings:
@@ -280,7 +397,8 @@ def time_batch(pipe: DiffusionPipeline, model: Model, batch: int, steps: int, re
             pipe(
                 PROMPT,
                 num_inference_steps=steps,
-                guidance_scale=GUIDANCE,
+                guidance_scale=model.guidance,
+                **model.call_kwargs(),
                 width=model.size,
                 height=model.size,
                 num_images_per_prompt=batch,
@@ -296,17 +414,28 @@ def time_batch(pipe: DiffusionPipeline, model: Model, batch: int, steps: int, re
 
 def run_model(model: Model, args: argparse.Namespace, device: torch.device, dtype: torch.dtype) -> bool:
     """The model's rows, then (with --service) the same through the service; False when the service part failed."""
-    step, decode, per_image = flops_per_image(model, args.steps)
+    steps = args.steps or model.default_steps
+    dtype = dtype if device.type == "cpu" else model.dtype
+    step, decode, per_image = flops_per_image(model, steps)
     torch.manual_seed(0)
     pipe = model.build(device).to(dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
-    params = sum(p.numel() for p in pipe.unet.parameters()) / 1e9
+    denoiser = model.denoiser(pipe)
+    params = sum(p.numel() for p in denoiser.parameters()) / 1e9
+    kind = "UNet" if model.name != "flux1" else "transformer"
+    guidance = f"CFG {model.guidance}" if model.cfg else f"distilled guidance {model.guidance} (no CFG)"
+    if args.tiny:
+        reference = ""
+    elif model.name == "flux1":
+        reference = f"; reference at 28 steps: {REFERENCE_FLUX_PFLOP_28_STEPS} PFLOP"
+    else:
+        reference = f"; reference at 30 steps: {REFERENCE_TFLOP_30_STEPS[model.name]} TFLOP"
     print(
-        f"\n{model.name} {model.size}x{model.size}, {args.steps} steps, CFG {GUIDANCE}, {dtype}, UNet {params:.3f} B "
-        f"params; FLOPs per image: {per_image / 1e12:.4g} TFLOP measured (UNet step with CFG "
-        f"{step / 1e12:.4g} x {args.steps} + VAE decode {decode / 1e12:.4g})"
-        + ("" if args.tiny else f"; reference at 30 steps: {REFERENCE_TFLOP_30_STEPS[model.name]} TFLOP")
+        f"\n{model.name} {model.size}x{model.size}, {steps} steps, {guidance}, {dtype}, {kind} {params:.3f} B "
+        f"params; FLOPs per image: {per_image / 1e12:.4g} TFLOP measured ({kind} step"
+        f"{' with CFG' if model.cfg else ''} {step / 1e12:.4g} x {steps} + VAE decode {decode / 1e12:.4g})" + reference
     )
+    args = argparse.Namespace(**{**vars(args), "steps": steps})
     with tempfile.TemporaryDirectory(prefix=f"diffuserve-gpu-{model.name}-") as tmp:
         root = Path(tmp)
         if args.service:
@@ -339,7 +468,7 @@ def run_variants(pipe: DiffusionPipeline, model: Model, args: argparse.Namespace
         variants.append(("compiled", compiled))
     eager: dict[int, float] = {}
     for variant, settings in variants:
-        apply_speed_settings(pipe, settings)
+        apply_speed_settings(pipe, settings, model.denoiser(pipe))
         for batch in args.batches:
             try:
                 first, seconds = time_batch(pipe, model, batch, args.steps, args.repeats)
@@ -371,7 +500,7 @@ def save_model(pipe: DiffusionPipeline, folder: Path) -> None:
     pipe.save_pretrained(folder, safe_serialization=True)
     for name in ("tokenizer", "tokenizer_2"):
         tokenizer = getattr(pipe, name, None)
-        if tokenizer is not None:
+        if tokenizer is not None and type(tokenizer).__name__ == "CLIPTokenizer":  # T5's saves as it is
             save_tokenizer(tokenizer, folder / name)
 
 
@@ -419,7 +548,7 @@ def run_service(
         "prompt": PROMPT,
         "numSamples": 1,
         "numInferenceSteps": args.steps,
-        "guidance": GUIDANCE,
+        "guidance": model.guidance,
         "width": size,
         "height": size,
     }
@@ -467,7 +596,7 @@ def run_service(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="tiny models on the CPU, 64x64, 2 steps, batches 1, 2")
-    parser.add_argument("--models", nargs="*", choices=["sd15", "sdxl"], default=["sd15", "sdxl"])
+    parser.add_argument("--models", nargs="*", choices=["sd15", "sdxl", "flux1"], default=["sd15", "sdxl", "flux1"])
     parser.add_argument("--batches", nargs="*", type=int)
     parser.add_argument("--steps", type=int)
     parser.add_argument("--repeats", type=int)
@@ -484,7 +613,7 @@ def main() -> None:
     parser.add_argument("--service-rounds", type=int, help="timed requests per client after the warm-up (2; tiny: 1)")
     args = parser.parse_args()
     args.batches = args.batches or ([1, 2] if args.tiny else [1, 4, 8, 16])
-    args.steps = args.steps or (2 if args.tiny else 30)
+    args.steps = args.steps or (2 if args.tiny else None)  # None: each model's own (30; FLUX.1-dev 28)
     args.repeats = args.repeats or (1 if args.tiny else 3)
     args.clients = args.clients or (4 if args.tiny else 32)
     args.service_rounds = args.service_rounds or (1 if args.tiny else 2)

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 # The request fields the catalog's messages name, and the option that sets each.
 FIELD_OPTIONS = {
     "modelId": "--model",
-    "baseModelId": "--model",
-    "modelEpoch": "--model",
+    "baseModelId": "--base-model",
+    "modelEpoch": "--model-epoch",
     "prompt": "--prompt",
     "negativePrompt": "--negative-prompt",
     "numSamples": "--num-samples",
@@ -48,6 +48,7 @@ FIELD_OPTIONS = {
     "ipAdapterType": "--ip-type",
     "concepts": "--concept",
     "compliantModelIds": "its --compliant bases",
+    "negativePromptStrength": "--negative-prompt-strength",
 }
 _INDEXED = re.compile(r"\b(ipAdapterScales|concepts)\[(\d+)\](?:\.(scale|modelId|modelEpoch))?")
 _ALTERNATIVES = re.compile(r"\((\w+) or (\w+)\)")
@@ -88,14 +89,17 @@ def option_message(exc: InvalidRequest, *, ip_scales: list[float], concepts: lis
 
 
 def parse_concept(text: str) -> Concept:
-    """`ID` (scale 1) or `ID:SCALE`."""
-    model_id, sep, scale = text.rpartition(":")
+    """`ID` (scale 1), `ID:SCALE`, and either with `@EPOCH` for a LoRA trained in epochs."""
+    head, _, epoch = text.partition("@")
+    model_id, sep, scale = head.rpartition(":")
     if not sep:
-        return Concept(text, 1.0)
+        return Concept(head, 1.0, epoch or None)
     if not model_id:
-        raise CliError(f"--concept {text!r}: expected MODEL_ID or MODEL_ID:SCALE, e.g. tiny-sd15-lora:0.8")
+        raise CliError(
+            f"--concept {text!r}: expected MODEL_ID[:SCALE][@EPOCH], e.g. tiny-sd15-lora:0.8 or tiny-flux-lora@000002"
+        )
     try:
-        return Concept(model_id, float(scale))
+        return Concept(model_id, float(scale), epoch or None)
     except ValueError as exc:
         raise CliError(f"--concept {text!r}: scale {scale!r} is not a number") from exc
 
@@ -146,6 +150,9 @@ def _request(args: argparse.Namespace, scheduler: str | None) -> GenerationReque
         ip_adapter_type=IpAdapterType(args.ip_type),
         concepts=tuple(parse_concept(c) for c in args.concept),
         intermediate_images=args.preview is not None,
+        negative_prompt_strength=args.negative_prompt_strength,
+        model_epoch=args.model_epoch,
+        base_model_id=args.base_model,
     )
 
 
@@ -305,11 +312,19 @@ def add_generate_command(sub: Subcommands) -> None:
     )
     p.add_argument(
         "--concept",
-        metavar="ID[:SCALE]",
+        metavar="ID[:SCALE][@EPOCH]",
         action="append",
         default=[],
-        help="a LoRA, its scale in [-2, 2] (repeatable; default scale: 1)",
+        help="a LoRA, its scale in [-2, 2] and, for a LoRA trained in epochs, which one (repeatable; default "
+        "scale: 1, epoch: its last)",
     )
+    p.add_argument(
+        "--negative-prompt-strength",
+        type=float,
+        help="FLUX.1: weight of --negative-prompt, 0-10, as true classifier-free guidance (default: 0, none)",
+    )
+    p.add_argument("--model-epoch", help="when --model is a LoRA trained in epochs: which one (default: its last)")
+    p.add_argument("--base-model", help="when --model is a LoRA: which of its compliant bases runs it (default: first)")
     p.add_argument("--disable-merging", action="store_true", help="inpaint: keep the model's pixels outside the mask")
     p.add_argument("--out", metavar="FOLDER", default="out", help="where the PNGs go")
     p.add_argument("--overwrite", action="store_true", help="replace <mode>-<seed>.png instead of adding -2, -3, ...")

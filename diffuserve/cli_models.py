@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 _FAMILY_PIPELINES = {
     "sd15": ("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"),
     "sdxl": ("StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline"),
+    "flux1": ("FluxPipeline", "FluxImg2ImgPipeline", "FluxInpaintPipeline", "FluxFillPipeline", "FluxKontextPipeline"),
+    "flux2": ("Flux2Pipeline", "Flux2KleinPipeline"),
 }
 LORA_FILE = "pytorch_lora_weights.safetensors"  # what a LoRA folder holds (diffusers' save_lora_weights)
 
@@ -32,9 +34,9 @@ def _model_types() -> list[str]:
 
 
 def _scheduler_names() -> tuple[str, ...]:
-    from diffuserve.catalog.schedulers import SCHEDULER_NAMES
+    from diffuserve.catalog.families import FAMILIES
 
-    return SCHEDULER_NAMES
+    return tuple(dict.fromkeys(name for rules in FAMILIES.values() for name in rules.schedulers))
 
 
 def _is_hub_ref(ref: str, *, parts: int) -> bool:
@@ -125,8 +127,12 @@ def _check_adapter(kind: str, adapter: IpAdapterSet) -> None:
 def check_model_files(spec: ModelSpec) -> None:
     """Everything local that `spec` names exists and is what its option promises; hub ids are taken as given."""
     family = spec.type.family
-    option = {"folder": "--folder", "single_file": "--file", "hub": "--hub"}[spec.source.kind]
-    _check_source(option, spec.source, family, lora=spec.type.is_lora)
+    if spec.source is not None:  # compositions and epoch-only LoRAs have none
+        option = {"folder": "--folder", "single_file": "--file", "hub": "--hub"}[spec.source.kind]
+        _check_source(option, spec.source, family, lora=spec.type.is_lora)
+    for epoch, ref in spec.epochs.items():
+        if not _is_hub_ref(ref, parts=3):
+            _check_file(f"--epoch {epoch}", Path(ref).expanduser())
     if spec.inpaint_source is not None:
         inpaint_option = "--inpaint-folder" if spec.inpaint_source.kind == "folder" else "--inpaint-file"
         _check_source(inpaint_option, spec.inpaint_source, family, lora=False, inpaint=True)
@@ -163,13 +169,24 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
-    from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType
+    from diffuserve.catalog.registry import ConceptSpec, IpAdapterSet, ModelSource, ModelSpec, ModelType
     from diffuserve.catalog.types import IpAdapterType
+    from diffuserve.cli_generate import parse_concept
 
     sources = [(k, v) for k, v in (("folder", args.folder), ("single_file", args.file), ("hub", args.hub)) if v]
-    if len(sources) != 1:
-        raise CliError("models add needs exactly one of --folder, --file, --hub")
-    kind, path = sources[0]
+    weightless = ModelType(args.type).is_composition or bool(args.epoch)
+    if len(sources) > 1 or (not sources and not weightless):
+        raise CliError("models add needs exactly one of --folder, --file, --hub (a composition or --epoch: none)")
+    source = None
+    if sources:
+        kind, path = sources[0]
+        source = ModelSource(kind=kind, path=path if kind == "hub" else _local(path), config=args.config)  # type: ignore[arg-type]
+    epochs = {}
+    for item in args.epoch:
+        name, sep, ref = item.partition("=")
+        if not sep or not name or not ref:
+            raise CliError(f"--epoch {item!r}: expected NAME=PATH, e.g. 000003=~/loras/style-000003.safetensors")
+        epochs[name] = _local(ref) if Path(ref).expanduser().exists() else ref
     if args.inpaint_folder and args.inpaint_file:
         raise CliError("give --inpaint-folder or --inpaint-file, not both")
     inpaint = None
@@ -199,8 +216,14 @@ def cmd_models_add(args: argparse.Namespace, registry: Registry) -> None:
         id=args.id,
         name=args.name or args.id,
         type=ModelType(args.type),
-        source=ModelSource(kind=kind, path=path if kind == "hub" else _local(path), config=args.config),  # type: ignore[arg-type]
+        source=source,
         inpaint_source=inpaint,
+        variant=args.variant,
+        epochs=epochs,
+        concepts=tuple(
+            ConceptSpec(model_id=c.model_id, scale=c.scale, model_epoch=c.model_epoch)
+            for c in map(parse_concept, args.concept)
+        ),
         default_scheduler=args.scheduler,
         ip_adapters=ip_adapters,
         compliant_model_ids=tuple(args.compliant),
@@ -231,7 +254,8 @@ def add_models_command(sub: Subcommands) -> None:
         required=True,
         metavar="TYPE",
         choices=LazyChoices(_model_types),
-        help="sd-1_5, sd-xl, or a LoRA type: sd-1_5-lora, sd-xl-lora",
+        help="sd-1_5, sd-xl, flux.1, flux.1-krea-dev, flux.1-kontext-dev, flux.2, their -lora types, or a "
+        "composition: sd-1_5-composition, sd-xl-composition, flux.1-composition",
     )
     a.add_argument("--name", help="display name (default: the id)")
     a.add_argument("--folder", help="local diffusers folder (a LoRA: the folder holding " + LORA_FILE + ")")
@@ -261,6 +285,26 @@ def add_models_command(sub: Subcommands) -> None:
     )
     a.add_argument("--ip-character", help="character (face) IP-Adapter weights")
     a.add_argument("--ip-character-encoder", help="its image encoder folder")
-    a.add_argument("--compliant", action="append", default=[], help="for LoRAs: a base model id it fits (repeatable)")
+    a.add_argument(
+        "--compliant",
+        action="append",
+        default=[],
+        help="for LoRAs: a base model id it fits; for compositions: the base (repeatable)",
+    )
+    a.add_argument(
+        "--variant",
+        choices=["dev", "schnell", "distilled"],
+        help="FLUX.1 schnell (4 steps, no guidance) or dev; FLUX.2 klein distilled (default: read from a local folder)",
+    )
+    a.add_argument(
+        "--epoch", action="append", default=[], metavar="NAME=PATH", help="a LoRA's training epoch (repeatable)"
+    )
+    a.add_argument(
+        "--concept",
+        action="append",
+        default=[],
+        metavar="ID[:SCALE][@EPOCH]",
+        help="a composition's LoRA (repeatable; default scale: 1)",
+    )
     a.add_argument("--replace", action="store_true", help="replace an existing entry with the same id")
     p.set_defaults(func=cmd_models)

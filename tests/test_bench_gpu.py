@@ -31,13 +31,13 @@ def test_tiny_mode_prints_images_per_second_and_mfu_for_every_row() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=600,
         check=False,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     sections = out.stdout.split("\n\n")
     assert "peak 989 TFLOP/s" in sections[0]
-    assert [s.split(" ", 1)[0] for s in sections[1:]] == ["sd15", "sdxl"]
+    assert [s.split(" ", 1)[0] for s in sections[1:]] == ["sd15", "sdxl", "flux1"]
     for section in sections[1:]:
         title, header, *lines = section.strip().splitlines()
         rows = [line for line in lines if not line.startswith("service:")]
@@ -60,8 +60,8 @@ def test_tiny_mode_prints_images_per_second_and_mfu_for_every_row() -> None:
         setup, figures_line, ratio_line = service
         size = SERVICE_SETUP.match(setup)
         assert size, setup
-        # SDXL goes through the service at its smallest size, so it has no bare row to compare with.
-        assert int(size["size"]) == (64 if title.startswith("sd15") else 512)
+        # SDXL and FLUX go through the service at their smallest sizes, so they have no bare row to compare with.
+        assert int(size["size"]) == {"sd15": 64, "sdxl": 512, "flux1": 128}[title.split(" ", 1)[0]]
         served = SERVICE_FIGURES.match(figures_line)
         assert served, figures_line
         assert int(served["images"]) == 4

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from diffuserve.catalog.demo_flux import FLUX_DEMO_MODEL_IDS, FLUX_ENTRIES, flux_demo_specs
 from diffuserve.catalog.registry import IpAdapterSet, ModelSource, ModelSpec, ModelType
 from diffuserve.catalog.types import IpAdapterType
 
@@ -17,8 +18,9 @@ DEMO_MODEL_IDS: tuple[str, ...] = (
     "tiny-sdxl",
     "tiny-sd15-lora",
     "tiny-sdxl-lora",
+    *FLUX_DEMO_MODEL_IDS,
 )
-FORMAT_VERSION = 1  # bump whenever what is built changes, so existing trees are rebuilt
+FORMAT_VERSION = 2  # bump whenever what is built changes, so existing trees are rebuilt
 MARKER = "tiny-models.json"
 ENTRIES: tuple[str, ...] = (
     "tiny-sd15",
@@ -28,6 +30,7 @@ ENTRIES: tuple[str, ...] = (
     "tiny-ip-adapter",
     "tiny-sd15-lora",
     "tiny-sdxl-lora",
+    *FLUX_ENTRIES,
 )
 LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"  # the diffusers LoRA file name
 
@@ -115,4 +118,5 @@ def demo_specs(root: Path) -> list[ModelSpec]:
             compliant_model_ids=("tiny-sdxl",),
             description=note,
         ),
+        *flux_demo_specs(root),
     ]

@@ -6,9 +6,10 @@ the -ip-adapter variant; none of them: txt2img)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
+from diffuserve.catalog.families import rules_for
 from diffuserve.catalog.registry import ModelSpec, ModelType, Registry
 from diffuserve.catalog.schedulers import SCHEDULER_NAMES, default_scheduler_name
 from diffuserve.catalog.types import IpAdapterType, Mode
@@ -84,6 +85,7 @@ class _Shape:
     lora_types: tuple[str, ...]
     bases: tuple[str, ...] | None  # a LoRA model id: its registered compliant bases; other models: None
     default_samples: int
+    epochs: tuple[str, ...] = ()  # a LoRA trained in epochs: their names
 
 
 def select_mode(*, image: bool, mask: bool, ip_adapter: bool) -> Mode:
@@ -101,7 +103,7 @@ def select_mode(*, image: bool, mask: bool, ip_adapter: bool) -> Mode:
 def model_inputs(registry: Registry, model: ModelSpec, *, default_samples: int) -> tuple[ModelInput, ...]:
     """The inputs of one registered model (a LoRA model id: those of the base it runs on)."""
     base: ModelSpec | None = model
-    if model.type.is_lora:
+    if model.type.runs_on_base:
         try:
             base = base_model(registry, model)
         except InvalidRequest:
@@ -113,14 +115,15 @@ def model_inputs(registry: Registry, model: ModelSpec, *, default_samples: int) 
     known = {m.id for m in registered}
     limits = LIMITS[model.type.family]
     shape = _Shape(
-        families=(replace(limits, default_size=target.default_size) if target.default_size else limits,),
+        families=(limits if target.type.runs_on_base else rules_for(target),),
         modes=modes,
         ip_types=tuple(t.value for t in model.ip_adapters) if ip_modes else (),
         scheduler=target.default_scheduler or default_scheduler_name(target),
         loras=tuple(m.id for m in registered if m.type.is_lora and m.id != model.id and lora_fits(m, target)),
         lora_types=_lora_types([model.type.family]),
-        bases=tuple(b for b in model.compliant_model_ids if b in known) if model.type.is_lora else None,
+        bases=tuple(b for b in model.compliant_model_ids if b in known) if model.type.runs_on_base else None,
         default_samples=default_samples,
+        epochs=model.epoch_names,
     )
     return _inputs(shape)
 
@@ -142,7 +145,7 @@ def all_inputs(*, default_samples: int) -> tuple[ModelInput, ...]:
 
 def _lora_types(families: Iterable[str]) -> tuple[str, ...]:
     wanted = set(families)
-    return tuple(t.value for t in ModelType if t.is_lora and t.family in wanted)
+    return tuple(dict.fromkeys(t.wire_type for t in ModelType if t.is_lora and t.family in wanted))
 
 
 def _one(values: set[float]) -> float | None:
@@ -271,6 +274,11 @@ def _settings(shape: _Shape) -> list[ModelInput]:
     high = max(f.max_size for f in families)
     size = _one({f.default_size for f in families})
     guidance = _one({f.default_guidance for f in families})
+    steps = _one({f.default_steps for f in families})
+    size_step = min(f.size_multiple for f in families)
+    schedulers = tuple(dict.fromkeys(n for f in families for n in f.schedulers))
+    if set(schedulers) <= set(SCHEDULER_NAMES):
+        schedulers = SCHEDULER_NAMES
     sizes = "; ".join(f"{f.min_size}-{f.max_size}, default {f.default_size}" for f in families)
     return [
         ModelInput(
@@ -289,7 +297,7 @@ def _settings(shape: _Shape) -> list[ModelInput]:
             "number",
             "Steps",
             "Denoising steps: more is more detail and proportionally more time.",
-            default=DEFAULT_STEPS,
+            default=DEFAULT_STEPS if steps is None else steps,
             minimum=1,
             maximum=MAX_STEPS,
             step=1,
@@ -303,7 +311,7 @@ def _settings(shape: _Shape) -> list[ModelInput]:
             + ("." if guidance is not None else "; the default depends on the model family (7.5 SD 1.5, 6 SDXL)."),
             default=guidance,
             minimum=0.0,
-            maximum=MAX_GUIDANCE,
+            maximum=max(MAX_GUIDANCE if len(families) > 1 else 0.0, *(f.max_guidance for f in families)),
             step=0.1,
         ),
         *(
@@ -315,7 +323,7 @@ def _settings(shape: _Shape) -> list[ModelInput]:
                 default=size,
                 minimum=low,
                 maximum=high,
-                step=8,
+                step=size_step,
                 cost_impact=True,
             )
             for axis in ("width", "height")
@@ -327,7 +335,7 @@ def _settings(shape: _Shape) -> list[ModelInput]:
             "The sampler (a diffusers scheduler class)"
             + (f"; default {shape.scheduler}, the model's own." if shape.scheduler else "; default: the model's own."),
             default=shape.scheduler,
-            allowed_values=SCHEDULER_NAMES,
+            allowed_values=schedulers,
         ),
         ModelInput(
             "seed",
@@ -354,6 +362,31 @@ def _extras(shape: _Shape) -> list[ModelInput]:
         model_types=shape.lora_types,
     )
     inputs = [concepts]
+    if any(f.true_cfg_modes for f in shape.families):
+        inputs.append(
+            ModelInput(
+                "negativePromptStrength",
+                "number",
+                "Negative prompt strength",
+                "FLUX: the weight of negativePrompt (true classifier-free guidance, twice the work per step); must "
+                "be > 0 when a negative prompt is given. Used in txt2img and img2img.",
+                default=0.0,
+                minimum=0.0,
+                maximum=10.0,
+                step=0.1,
+            )
+        )
+    if shape.epochs:
+        inputs.append(
+            ModelInput(
+                "modelEpoch",
+                "string",
+                "Training epoch",
+                "Which training epoch of this LoRA runs (default: the last).",
+                default=shape.epochs[-1],
+                allowed_values=shape.epochs,
+            )
+        )
     if shape.bases is not None:
         inputs.append(
             ModelInput(

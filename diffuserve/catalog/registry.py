@@ -21,14 +21,61 @@ class ModelType(StrEnum):
     SDXL = "sd-xl"
     SD15_LORA = "sd-1_5-lora"
     SDXL_LORA = "sd-xl-lora"
+    SD15_COMPOSITION = "sd-1_5-composition"
+    SDXL_COMPOSITION = "sd-xl-composition"
+    FLUX1 = "flux.1"
+    FLUX1_KREA = "flux.1-krea-dev"
+    FLUX1_KONTEXT = "flux.1-kontext-dev"
+    FLUX1_LORA = "flux.1-lora"
+    FLUX1_KREA_LORA = "flux.1-krea-lora"
+    FLUX1_KONTEXT_LORA = "flux.1-kontext-lora"
+    FLUX1_COMPOSITION = "flux.1-composition"
+    FLUX2 = "flux.2"
+    FLUX2_LORA = "flux.2-lora"
 
     @property
     def is_lora(self) -> bool:
         return self.value.endswith("-lora")
 
     @property
-    def family(self) -> Literal["sd15", "sdxl"]:
-        return "sdxl" if self.value.startswith("sd-xl") else "sd15"
+    def is_composition(self) -> bool:
+        """A base model plus a fixed set of LoRAs, runnable by its own id."""
+        return self.value.endswith("-composition")
+
+    @property
+    def runs_on_base(self) -> bool:
+        """LoRAs and compositions have no weights of their own to run: they run on a registered base model."""
+        return self.is_lora or self.is_composition
+
+    @property
+    def wire_type(self) -> str:
+        """The type Scenario's model objects show: the value, except FLUX.2, which Scenario's type list lacks
+        (`custom` there; the registry keeps `flux.2`)."""
+        return "custom" if self.value.startswith("flux.2") else self.value
+
+    @property
+    def family(self) -> str:
+        """The key of the family's rules (`catalog.families`) and engine module (`engine.families`)."""
+        return _FAMILY[self]
+
+
+_FAMILY: dict[ModelType, str] = {
+    ModelType.SD15: "sd15",
+    ModelType.SD15_LORA: "sd15",
+    ModelType.SD15_COMPOSITION: "sd15",
+    ModelType.SDXL: "sdxl",
+    ModelType.SDXL_LORA: "sdxl",
+    ModelType.SDXL_COMPOSITION: "sdxl",
+    ModelType.FLUX1: "flux1",
+    ModelType.FLUX1_KREA: "flux1",
+    ModelType.FLUX1_LORA: "flux1",
+    ModelType.FLUX1_KREA_LORA: "flux1",
+    ModelType.FLUX1_COMPOSITION: "flux1",
+    ModelType.FLUX1_KONTEXT: "flux1-kontext",
+    ModelType.FLUX1_KONTEXT_LORA: "flux1-kontext",
+    ModelType.FLUX2: "flux2",
+    ModelType.FLUX2_LORA: "flux2",
+}
 
 
 class ModelSource(BaseModel):
@@ -71,6 +118,16 @@ class IpAdapterSet(BaseModel):
         return self
 
 
+class ConceptSpec(BaseModel):
+    """One LoRA of a composition: a LoRA model id with its scale (and epoch)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    model_id: str
+    scale: float = 1.0
+    model_epoch: str | None = None
+
+
 class ModelSpec(BaseModel):
     """A registered model."""
 
@@ -79,24 +136,56 @@ class ModelSpec(BaseModel):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=128)
     name: str
     type: ModelType
-    source: ModelSource
+    # The weights; a composition has none, and a LoRA with `epochs` may leave it out (its last epoch runs).
+    source: ModelSource | None = None
     inpaint_source: ModelSource | None = None
     default_scheduler: str | None = None
     ip_adapters: dict[IpAdapterType, IpAdapterSet] = Field(default_factory=dict)
+    # A LoRA: the bases it runs on (the first registered one by default); a composition: its base.
     compliant_model_ids: tuple[str, ...] = ()
+    # FLUX.1: "schnell" (timestep-distilled: few steps, no guidance) or "dev"; FLUX.2: "distilled" (step-distilled
+    # klein); left out, a local folder's config decides (guidance_embeds false: schnell; is_distilled: distilled).
+    variant: Literal["dev", "schnell", "distilled"] | None = None
+    # A LoRA trained in several epochs: epoch name (e.g. "000003") -> weights (local path or hub ref). The last
+    # epoch in name order runs unless modelEpoch picks another.
+    epochs: dict[str, str] = Field(default_factory=dict)
+    # A composition: the LoRAs (with scales, and epochs) it always runs with.
+    concepts: tuple[ConceptSpec, ...] = ()
     description: str = ""
     # The image side the model was trained at, for requests without width/height (default: the family's).
     default_size: int | None = Field(default=None, ge=64, le=2048, multiple_of=8)
 
+    @model_validator(mode="after")
+    def _parts_fit_the_type(self) -> ModelSpec:
+        if self.type.is_composition:
+            if not self.compliant_model_ids:
+                raise ValueError("a composition names its base model in compliant_model_ids")
+        elif self.source is None and not (self.type.is_lora and self.epochs):
+            raise ValueError("source is required (a LoRA may give epochs instead)")
+        if self.concepts and not self.type.is_composition:
+            raise ValueError("concepts belong to composition models")
+        if self.epochs and not self.type.is_lora:
+            raise ValueError("epochs belong to LoRA models")
+        return self
+
+    @property
+    def epoch_names(self) -> tuple[str, ...]:
+        """The training epochs a LoRA holds, oldest first; empty for models without epochs."""
+        return tuple(sorted(self.epochs))
+
     @property
     def capabilities(self) -> tuple[str, ...]:
         """The modes this model can run, as Scenario capability names."""
-        if self.type.is_lora:
-            return (Mode.TXT2IMG.capability, Mode.IMG2IMG.capability, Mode.INPAINT.capability)
-        modes = [Mode.TXT2IMG, Mode.IMG2IMG, Mode.INPAINT]
-        if self.ip_adapters:
-            modes += [Mode.TXT2IMG_IP_ADAPTER, Mode.IMG2IMG_IP_ADAPTER, Mode.INPAINT_IP_ADAPTER]
-        return tuple(m.capability for m in modes)
+        from diffuserve.catalog.families import FAMILIES
+
+        allowed = FAMILIES[self.type.family].modes
+        if self.type.runs_on_base:
+            modes = [Mode.TXT2IMG, Mode.IMG2IMG, Mode.INPAINT]
+        else:
+            modes = [Mode.TXT2IMG, Mode.IMG2IMG, Mode.INPAINT]
+            if self.ip_adapters:
+                modes += [Mode.TXT2IMG_IP_ADAPTER, Mode.IMG2IMG_IP_ADAPTER, Mode.INPAINT_IP_ADAPTER]
+        return tuple(m.capability for m in modes if m in allowed)
 
 
 class _RegistryFile(BaseModel):

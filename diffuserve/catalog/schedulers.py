@@ -5,35 +5,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from diffuserve.catalog.families import SCENARIO_SCHEDULERS, rules_for
 from diffuserve.catalog.registry import ModelSpec
 
-SCHEDULER_NAMES: tuple[str, ...] = (
-    "DDIMScheduler",
-    "DDPMScheduler",
-    "DEISMultistepScheduler",
-    "DPMSolverMultistepScheduler",
-    "DPMSolverSinglestepScheduler",
-    "EulerAncestralDiscreteScheduler",
-    "EulerDiscreteScheduler",
-    "HeunDiscreteScheduler",
-    "KDPM2AncestralDiscreteScheduler",
-    "KDPM2DiscreteScheduler",
-    "LCMScheduler",
-    "LMSDiscreteScheduler",
-    "PNDMScheduler",
-    "TCDScheduler",
-    "UniPCMultistepScheduler",
-)
-_FAMILY_SCHEDULER = {"sd15": "PNDMScheduler", "sdxl": "EulerDiscreteScheduler"}
+SCHEDULER_NAMES: tuple[str, ...] = SCENARIO_SCHEDULERS
 
 
 def default_scheduler_name(model: ModelSpec) -> str:
-    """The scheduler class the model's own config names, or the family's usual one."""
-    folder = model.source.path if model.source.kind == "folder" else model.source.config
-    config = Path(folder, "scheduler", "scheduler_config.json") if folder else None
+    """The scheduler class the model's own config names (when its family accepts it), or the family's usual one."""
+    rules = rules_for(model)
+    source = model.source
+    folder = None if source is None else source.path if source.kind == "folder" else source.config
+    config = Path(folder).expanduser() / "scheduler" / "scheduler_config.json" if folder else None
     if config is not None and config.is_file():
         try:
-            return str(json.loads(config.read_text())["_class_name"])
+            name = str(json.loads(config.read_text())["_class_name"])
+            if name in rules.schedulers:
+                return name
         except (OSError, ValueError, KeyError):
             pass
-    return _FAMILY_SCHEDULER[model.type.family]
+    return rules.default_scheduler

@@ -59,6 +59,24 @@ class Concept:
 
 
 @dataclass(frozen=True)
+class IpAdapterUse:
+    """One of the model's IP-Adapter sets guiding a request, with its reference images and a scale per image
+    (one scale applies to all; missing ones are the default)."""
+
+    type: IpAdapterType
+    images: tuple[Image.Image, ...]
+    scales: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResolvedIpAdapter:
+    """An IP-Adapter use after validation: its set and exactly one scale per reference image."""
+
+    type: IpAdapterType
+    scales: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One generation, as the engine sees it. `None` means "the model's default"."""
 
@@ -80,12 +98,25 @@ class GenerationRequest:
     ip_adapter_images: tuple[Image.Image, ...] = ()
     ip_adapter_scales: tuple[float, ...] = ()
     ip_adapter_type: IpAdapterType = IpAdapterType.STYLE
+    # Several IP-Adapter sets at once (e.g. a face for `character` and style images for `style`); instead of the
+    # three single-set fields above, not together with them.
+    ip_adapters: tuple[IpAdapterUse, ...] = ()
     concepts: tuple[Concept, ...] = ()
     intermediate_images: bool = False
     # A LoRA model id runs on this one of its compliant bases (default: its first registered one).
     base_model_id: str | None = None
-    # A training epoch of a LoRA model id (none of the SD LoRAs served here has epochs).
+    # A training epoch of a LoRA model id (default: its last).
     model_epoch: str | None = None
+    # FLUX: the weight of the negative prompt in true classifier-free guidance (0: off).
+    negative_prompt_strength: float | None = None
+
+    def ip_adapter_uses(self) -> tuple[IpAdapterUse, ...]:
+        """The IP-Adapter sets and images this request asks for, whichever fields carry them."""
+        if self.ip_adapters:
+            return self.ip_adapters
+        if self.ip_adapter_images:
+            return (IpAdapterUse(self.ip_adapter_type, self.ip_adapter_images, self.ip_adapter_scales),)
+        return ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +134,9 @@ class ResolvedRequest:
     strength: float
     ip_adapter_scales: tuple[float, ...]
     concepts: tuple[Concept, ...] = field(default=())
+    # Every IP-Adapter set in use, in request order; `ip_adapter_scales` is their scales end to end.
+    ip_adapters: tuple[ResolvedIpAdapter, ...] = ()
+    negative_prompt_strength: float = 0.0
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -125,15 +159,22 @@ class ResolvedRequest:
         }
         if r.negative_prompt:
             params["negativePrompt"] = r.negative_prompt
+        if self.negative_prompt_strength:
+            params["negativePromptStrength"] = self.negative_prompt_strength
         if r.mode.uses_image:
             params["strength"] = self.strength
         if r.mode.uses_mask:
             params["disableMerging"] = r.disable_merging
-        if r.mode.uses_ip_adapter:
-            params["ipAdapterType"] = r.ip_adapter_type.value
+        if r.mode.uses_ip_adapter and len(self.ip_adapters) == 1:
+            params["ipAdapterType"] = self.ip_adapters[0].type.value
             params["ipAdapterScales"] = list(self.ip_adapter_scales)
+        elif r.mode.uses_ip_adapter:
+            params["ipAdapters"] = [{"type": a.type.value, "scales": list(a.scales)} for a in self.ip_adapters]
         if self.concepts:
-            params["concepts"] = [{"modelId": c.model_id, "scale": c.scale} for c in self.concepts]
+            params["concepts"] = [
+                {"modelId": c.model_id, "scale": c.scale, **({"modelEpoch": c.model_epoch} if c.model_epoch else {})}
+                for c in self.concepts
+            ]
         return params
 
 

@@ -18,10 +18,9 @@ import torch
 from diffusers import DiffusionPipeline
 from PIL import Image
 
-from diffuserve.catalog.types import Callbacks, GeneratedImage, GenerationResult, Mode, Progress, ResolvedRequest
-from diffuserve.engine.embeddings import uses_cfg
+from diffuserve.catalog.types import Callbacks, GeneratedImage, GenerationResult, Progress, ResolvedRequest
+from diffuserve.engine.families.base import Family
 from diffuserve.engine.images import fit_image, fit_mask, merge_inpaint
-from diffuserve.engine.previews import latents_to_previews
 from diffuserve.errors import GenerationCanceled
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,7 @@ class _StepTracker:
     """diffusers' per-step callback for one call: cancel checks for every request, progress and previews for
     the requests in the call."""
 
-    def __init__(self, items: Sequence[BatchItem], rows: Sequence[Row], family: str, preview_every: int) -> None:
+    def __init__(self, items: Sequence[BatchItem], rows: Sequence[Row], family: Family, preview_every: int) -> None:
         self.items = items
         self.rows = rows
         self.family = family
@@ -107,7 +106,7 @@ class _StepTracker:
             wants = item.resolved.request.intermediate_images and cb.on_preview is not None
             if wants and not last and (step + 1) % self.preview_every == 0:
                 if previews is None:
-                    previews = latents_to_previews(tensors["latents"], self.family)
+                    previews = self.family.previews(tensors["latents"], item.resolved)
                 assert cb.on_preview is not None
                 cb.on_preview([p for p, (owner, _) in zip(previews, self.rows, strict=True) if owner is item])
         return tensors
@@ -123,7 +122,7 @@ class BatchRun:
     def __init__(
         self,
         pipe: DiffusionPipeline,
-        family: str,
+        family: Family,
         items: Sequence[BatchItem],
         *,
         max_images: int,
@@ -152,7 +151,10 @@ class BatchRun:
         rows: list[Row] = [
             (item, i) for item in self.items if item.active for i in range(item.resolved.request.num_samples)
         ]
-        calls = deque(rows[i : i + self.max_images] for i in range(0, len(rows), self.max_images))
+        groups = [rows]
+        if self.family.rows_share_images and r.request.mode.uses_image:
+            groups = [[row for row in rows if row[0] is item] for item in self.items]
+        calls = deque(g[i : i + self.max_images] for g in groups for i in range(0, len(g), self.max_images) if g)
         self._count_calls(calls)
         while calls:
             call = [row for row in calls.popleft() if row[0].active]
@@ -194,21 +196,10 @@ class BatchRun:
 
     def _call_pipeline(self, call: list[Row]) -> list[Image.Image]:
         r = self.resolved
-        mode = r.request.mode
-        cfg = uses_cfg(self.pipe, r.guidance)
-        kwargs: dict[str, Any] = {
-            "num_inference_steps": r.num_inference_steps,
-            "guidance_scale": r.guidance,
-            "num_images_per_prompt": 1,
-            **self.encode(call, cfg),
-        }
-        if mode.uses_image:
-            kwargs["image"] = [item.image for item, _ in call]
-            kwargs["strength"] = r.strength
-        if mode.base is not Mode.IMG2IMG:
-            kwargs["width"], kwargs["height"] = r.width, r.height
-        if mode.uses_mask:
-            kwargs["mask_image"] = [item.mask for item, _ in call]
+        cfg = self.family.uses_cfg(self.pipe, r)
+        images = [item.image for item, _ in call]
+        masks = [item.mask for item, _ in call]
+        kwargs = {**self.family.call_kwargs(r, images, masks, cfg=cfg), **self.encode(call, cfg)}
         generators = [torch.Generator("cpu").manual_seed(item.resolved.seed + index) for item, index in call]
         tracker = _StepTracker(self.items, call, self.family, self.preview_every)
         with torch.inference_mode():

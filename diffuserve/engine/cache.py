@@ -9,7 +9,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from diffusers import DiffusionPipeline
@@ -17,12 +17,12 @@ from diffusers import DiffusionPipeline
 from diffuserve.catalog.registry import ModelSpec
 from diffuserve.config import Settings
 from diffuserve.engine.embeddings import LruCache
-from diffuserve.engine.loading import PIPELINE_CLASSES, load_pipeline, module_bytes
+from diffuserve.engine.families import Variant, family
+from diffuserve.engine.loading import load_pipeline, module_bytes
 from diffuserve.engine.speed import apply_speed_settings
 
 log = logging.getLogger(__name__)
 
-Variant = Literal["base", "inpaint"]
 PROMPT_CACHE_ENTRIES = 256
 
 
@@ -78,14 +78,14 @@ class PipelineCache:
 
     def _load(self, spec: ModelSpec, variant: Variant) -> LoadedModel:
         started = time.perf_counter()
-        txt2img, _, inpaint = PIPELINE_CLASSES[spec.type.family]
-        if variant == "inpaint":
-            assert spec.inpaint_source is not None
-            pipe = load_pipeline(spec.id, spec.inpaint_source, inpaint, dtype=self.dtype)
-        else:
-            pipe = load_pipeline(spec.id, spec.source, txt2img, dtype=self.dtype)
+        fam = family(spec.type.family)
+        source = spec.inpaint_source if variant == "inpaint" else spec.source
+        assert source is not None  # only models with weights of their own are loaded
+        pipe = load_pipeline(
+            spec.id, source, fam.load_class(variant), dtype=self.dtype, single_file_component=fam.single_file_component
+        )
         pipe.to(self.device)
-        apply_speed_settings(pipe, self.speed)
+        apply_speed_settings(pipe, self.speed, fam.denoiser(pipe))
         size = module_bytes(pipe)
         log.info(
             "model loaded model_id=%s variant=%s bytes=%d seconds=%.2f",

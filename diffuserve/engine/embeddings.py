@@ -10,13 +10,15 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import torch
 from diffusers import DiffusionPipeline
-from diffusers.models.embeddings import ImageProjection
 from PIL import Image
+
+if TYPE_CHECKING:
+    from diffuserve.engine.families.base import Family
 
 log = logging.getLogger(__name__)
 
@@ -57,48 +59,6 @@ class LruCache(Generic[V]):
 PromptTensors = tuple[torch.Tensor | None, ...]
 
 
-def uses_cfg(pipe: DiffusionPipeline, guidance: float) -> bool:
-    """The pipelines' own rule for classifier-free guidance (two UNet rows per image)."""
-    return guidance > 1 and pipe.unet.config.time_cond_proj_dim is None
-
-
-def prompt_kwargs(
-    pipe: DiffusionPipeline,
-    family: str,
-    cache: LruCache[PromptTensors],
-    prompts: Sequence[tuple[str, str | None]],
-    *,
-    cfg: bool,
-    adapters: Hashable,
-) -> dict[str, Any]:
-    """`prompt_embeds` & co. for one row per (prompt, negative prompt); `adapters` names the active LoRAs, which
-    may change what the text encoders output."""
-    names: tuple[str, ...] = ("prompt_embeds", "negative_prompt_embeds")
-    if family == "sdxl":
-        names += ("pooled_prompt_embeds", "negative_pooled_prompt_embeds")
-    rows: list[PromptTensors] = []
-    for prompt, negative in prompts:
-        key = (prompt, negative, cfg, adapters)
-        tensors = cache.get(key)
-        if tensors is None:
-            if family == "sdxl":
-                tensors = tuple(
-                    pipe.encode_prompt(
-                        prompt, device=pipe.device, do_classifier_free_guidance=cfg, negative_prompt=negative
-                    )
-                )
-            else:
-                tensors = tuple(pipe.encode_prompt(prompt, pipe.device, 1, cfg, negative_prompt=negative))
-            cache.put(key, tensors)
-        rows.append(tensors)
-    kwargs: dict[str, Any] = {}
-    for i, name in enumerate(names):
-        parts = [row[i] for row in rows]
-        if all(p is not None for p in parts):
-            kwargs[name] = torch.cat([p for p in parts if p is not None])
-    return kwargs
-
-
 def image_digest(image: Image.Image) -> str:
     """A key for an image's content (mode, size and pixels)."""
     digest = hashlib.sha256(f"{image.mode}{image.size}".encode())
@@ -113,6 +73,8 @@ class RowEmbeds(list[torch.Tensor]):
 def accept_row_embeds(pipe: DiffusionPipeline) -> None:
     """diffusers repeats given `ip_adapter_image_embeds` batch-size times (one reference for every row); a batch
     carries one row per image, so this request-scoped pipeline takes RowEmbeds as they are."""
+    if not hasattr(pipe, "prepare_ip_adapter_image_embeds"):
+        return  # a pipeline without IP-Adapter support (FLUX Fill)
     original = pipe.prepare_ip_adapter_image_embeds
 
     def prepare(image: Any, embeds: Any, device: torch.device, *args: Any) -> list[torch.Tensor]:
@@ -126,27 +88,35 @@ def accept_row_embeds(pipe: DiffusionPipeline) -> None:
 
 def ip_adapter_embeds(
     pipe: DiffusionPipeline,
+    family: Family,
     cache: LruCache[tuple[torch.Tensor, torch.Tensor]],
-    encoder_ref: str,
+    encoders: Sequence[tuple[str, Callable[[], None]]],
     references: Sequence[Sequence[Image.Image]],
     *,
     cfg: bool,
-) -> RowEmbeds:
-    """`ip_adapter_image_embeds` for rows whose reference images are `references[row][adapter]`: per adapter,
-    the negative rows then the positive rows (with CFG), as the pipelines expect."""
-    layers = pipe.unet.encoder_hid_proj.image_projection_layers
-    out = RowEmbeds()
+) -> dict[str, RowEmbeds]:
+    """The call's IP-Adapter arguments for rows whose reference images are `references[row][copy]`.
+
+    Adapter copy k is encoded with `encoders[k]`: (its encoder's reference, a function that registers that
+    encoder on `pipe`), so sets with different image encoders work together."""
+    layers = family.ip_projection_layers(pipe)
+    positives, negatives = RowEmbeds(), RowEmbeds()
     for k, layer in enumerate(layers):
-        hidden = not isinstance(layer, ImageProjection)
-        positives, negatives = [], []
+        encoder_ref, register = encoders[k]
+        registered = False
+        pos_rows, neg_rows = [], []
         for row in references:
             image = row[k].convert("RGB")
-            key = (image_digest(image), encoder_ref, hidden)
+            key = (image_digest(image), encoder_ref, type(layer).__name__)
             pair = cache.get(key)
             if pair is None:
-                pair = pipe.encode_image(image, pipe.device, 1, hidden)
+                if not registered:
+                    register()
+                    registered = True
+                pair = family.encode_reference(pipe, image, layer)
                 cache.put(key, pair)
-            positives.append(pair[0][None])
-            negatives.append(pair[1][None])
-        out.append(torch.cat(negatives + positives) if cfg else torch.cat(positives))
-    return out
+            pos_rows.append(pair[0])
+            neg_rows.append(pair[1])
+        positives.append(torch.cat(pos_rows))
+        negatives.append(torch.cat(neg_rows))
+    return {name: RowEmbeds(value) for name, value in family.ip_kwargs(positives, negatives, cfg=cfg).items()}

@@ -22,11 +22,11 @@ from diffuserve.catalog.types import (
 )
 from diffuserve.config import Settings
 from diffuserve.engine.batch import BatchItem, BatchRun, Row
-from diffuserve.engine.cache import LoadedModel, PipelineCache, Variant
+from diffuserve.engine.cache import LoadedModel, PipelineCache
 from diffuserve.engine.device import pick_device, pick_dtype
-from diffuserve.engine.embeddings import LruCache, accept_row_embeds, ip_adapter_embeds, prompt_kwargs
+from diffuserve.engine.embeddings import LruCache, accept_row_embeds, ip_adapter_embeds
+from diffuserve.engine.families import Family, Variant, family
 from diffuserve.engine.ip_adapter import IpAdapters
-from diffuserve.engine.loading import pipeline_class
 from diffuserve.engine.lora import Loras
 from diffuserve.engine.quiet import quiet_libraries
 from diffuserve.engine.schedulers import make_scheduler
@@ -57,20 +57,20 @@ class Engine:
     def is_loaded(self, model_id: str, mode: Mode = Mode.TXT2IMG) -> bool:
         """Whether a request for this model and mode would start without loading weights."""
         model = self.registry.get(model_id)
-        if model.type.is_lora:
+        if model.type.runs_on_base:
             model = validation.base_model(self.registry, model)
         return self.cache.is_loaded(model, self._variant(model, mode))
 
     def preload(self, model_id: str) -> None:
         """Loads a model (a LoRA's base) now, so its first request starts warm."""
         model = self.registry.get(model_id)
-        if model.type.is_lora:
+        if model.type.runs_on_base:
             model = validation.base_model(self.registry, model)
         self.cache.get(model)
 
     @staticmethod
     def _variant(model: ModelSpec, mode: Mode) -> Variant:
-        return "inpaint" if mode.uses_mask and model.inpaint_source is not None else "base"
+        return family(model.type.family).variant(model, mode)
 
     def generate(self, request: GenerationRequest, callbacks: Callbacks | None = None) -> GenerationResult:
         """Run one request to the end (or until cancelled) and return its images in order: a batch of one."""
@@ -110,6 +110,7 @@ class Engine:
     def _run(self, items: list[BatchItem]) -> None:
         first = items[0].resolved
         model = self.registry.get(first.request.model_id)
+        fam = family(model.type.family)
 
         def on_loading() -> None:
             for item in items:
@@ -118,40 +119,37 @@ class Engine:
 
         with self._lock:
             # 2. The loaded pipeline, re-wrapped for this mode with a scheduler of its own.
-            entry = self.cache.get(model, self._variant(model, first.request.mode), on_loading=on_loading)
-            pipe = self._request_pipeline(entry, first)
-            # 3. Adapters: exactly this key's LoRAs and IP-Adapter set.
-            loras = [(self.registry.get(c.model_id), c.scale) for c in first.concepts]
+            variant = self._variant(model, first.request.mode)
+            entry = self.cache.get(model, variant, on_loading=on_loading)
+            pipe = self._request_pipeline(fam, entry, variant, first)
+            # 3. Adapters: exactly this key's LoRAs and IP-Adapter sets.
+            loras = [(self.registry.get(c.model_id), c.scale, c.model_epoch) for c in first.concepts]
             try:
-                self.loras.apply(pipe, entry.adapter_state, loras)
-                ip_set = (
-                    model.ip_adapters[first.request.ip_adapter_type] if first.request.mode.uses_ip_adapter else None
-                )
-                self.ip_adapters.apply(pipe, entry.adapter_state, ip_set, first.ip_adapter_scales)
-                adapters = tuple((c.model_id, c.scale) for c in first.concepts)
+                self.loras.apply(pipe, fam, entry.adapter_state, loras)
+                uses = [(model.ip_adapters[a.type], a.scales) for a in first.ip_adapters]
+                encoders = self.ip_adapters.apply(pipe, fam, entry.adapter_state, uses)
+                adapters = tuple((c.model_id, c.scale, c.model_epoch) for c in first.concepts)
                 prompt_hits, image_hits = entry.prompt_cache.hits, self.image_embeds.hits
 
                 def encode(rows: Sequence[Row], cfg: bool) -> dict[str, Any]:
                     requests = [item.resolved.request for item, _ in rows]
-                    kwargs = prompt_kwargs(
+                    kwargs = fam.prompt_kwargs(
                         pipe,
-                        model.type.family,
                         entry.prompt_cache,
                         [(r.prompt, r.negative_prompt or None) for r in requests],
                         cfg=cfg,
                         adapters=adapters,
                     )
-                    if ip_set is not None:
-                        refs = [r.ip_adapter_images for r in requests]
-                        kwargs["ip_adapter_image_embeds"] = ip_adapter_embeds(
-                            pipe, self.image_embeds, ip_set.image_encoder, refs, cfg=cfg
-                        )
+                    if encoders:
+                        # Row by row, every copy's reference: the sets in order, each set's images in order.
+                        refs = [[im for use in r.ip_adapter_uses() for im in use.images] for r in requests]
+                        kwargs |= ip_adapter_embeds(pipe, fam, self.image_embeds, encoders, refs, cfg=cfg)
                     return kwargs
 
                 # 4. Denoise, call by call, each image with its own seed.
                 BatchRun(
                     pipe,
-                    model.type.family,
+                    fam,
                     items,
                     max_images=self.settings.max_batch_images,
                     preview_every=self.settings.preview_every,
@@ -167,8 +165,10 @@ class Engine:
             finally:
                 self.loras.deactivate(pipe, entry.adapter_state)
 
-    def _request_pipeline(self, entry: LoadedModel, resolved: ResolvedRequest) -> DiffusionPipeline:
-        cls = pipeline_class(entry.spec.type.family, resolved.request.mode)
+    def _request_pipeline(
+        self, fam: Family, entry: LoadedModel, variant: Variant, resolved: ResolvedRequest
+    ) -> DiffusionPipeline:
+        cls = fam.pipeline_class(resolved.request.mode, variant)
         scheduler = make_scheduler(resolved.scheduler, entry.pipe.scheduler.config)
         # from_pipe casts the shared components to `dtype`, float32 unless told: keep the loaded dtype.
         pipe = cls.from_pipe(entry.pipe, scheduler=scheduler, dtype=self.dtype)

@@ -1,14 +1,17 @@
 """IP-Adapter guidance: loading adapter weights and image encoders once, one adapter copy per reference image.
 
 diffusers scales per adapter, not per image, so a request with N reference images loads the set's weights N
-times and gives each copy its image's scale. The adapters stay on the UNet while the next request uses the same
-set and count; any other request unloads them, so plain requests run on the untouched UNet.
+times and gives each copy its image's scale. Several sets at once (a face for `character` and style images for
+`style`) load one after the other, each set's copies with its own encoder. The adapters stay on the denoiser
+while the next request uses the same sets and counts; any other request unloads them, so plain requests run on
+the untouched denoiser.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from safetensors import safe_open
 from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
 from diffuserve.catalog.registry import IpAdapterSet
+from diffuserve.engine.families.base import Family
 from diffuserve.engine.loading import is_local, split_hub_ref
 from diffuserve.errors import ModelLoadError, first_line
 
@@ -41,24 +45,22 @@ def _local_file(ref: str, what: str) -> Path:
         raise ModelLoadError(f"{what} {ref}: could not download: {first_line(exc)}") from exc
 
 
-def read_adapter_weights(ref: str) -> StateDict:
-    """The h94 layout: `image_proj.*` and `ip_adapter.*` keys (safetensors) or the nested dict (.bin)."""
+def read_adapter_weights(ref: str, family: Family) -> StateDict:
+    """A safetensors file in the family's layout (h94 `image_proj.*` / `ip_adapter.*`, XLabs for FLUX) or a
+    torch-saved nested dict (.bin), as diffusers' {image_proj, ip_adapter}."""
     path = _local_file(ref, "IP-Adapter weights")
     try:
         if path.suffix == ".safetensors":
-            state: StateDict = {"image_proj": {}, "ip_adapter": {}}
             with safe_open(str(path), framework="pt", device="cpu") as f:
-                for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
-                    group, _, rest = key.partition(".")
-                    if group in state:
-                        state[group][rest] = f.get_tensor(key)
+                state = family.convert_ip_adapter({key: f.get_tensor(key) for key in f.keys()})  # noqa: SIM118
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError) as exc:
         raise ModelLoadError(f"IP-Adapter weights {path}: cannot be read: {exc}") from exc
     if not isinstance(state, dict) or not state.get("image_proj") or not state.get("ip_adapter"):
         raise ModelLoadError(
-            f"IP-Adapter weights {path}: expected `image_proj.*` and `ip_adapter.*` tensors (the h94/IP-Adapter layout)"
+            f"IP-Adapter weights {path}: expected `image_proj.*` and `ip_adapter.*` tensors (the h94/IP-Adapter "
+            f"layout; for FLUX the XLabs layout `ip_adapter_proj_model.*` and `double_blocks.*`)"
         )
     return state
 
@@ -94,60 +96,49 @@ class IpAdapters:
             self._encoders[ref] = (encoder.to(self.device), processor)
         return self._encoders[ref]
 
-    def _weights_for(self, ref: str) -> StateDict:
+    def _weights_for(self, ref: str, family: Family) -> StateDict:
         if ref not in self._weights:
-            self._weights[ref] = read_adapter_weights(ref)
+            self._weights[ref] = read_adapter_weights(ref, family)
         return self._weights[ref]
 
     def apply(
         self,
         pipe: DiffusionPipeline,
+        family: Family,
         state: dict[str, Any],
-        ip_set: IpAdapterSet | None,
-        scales: tuple[float, ...],
-    ) -> None:
-        """Make `pipe` (and its shared UNet, whose adapter state is `state`) guide with `ip_set`, or not at all."""
+        uses: Sequence[tuple[IpAdapterSet, tuple[float, ...]]],
+    ) -> list[tuple[str, Callable[[], None]]]:
+        """Make `pipe` (and its shared denoiser, whose adapter state is `state`) guide with `uses`, each set with
+        one adapter copy per scale, or not at all; returns, per copy, its image encoder's reference and a
+        function that registers that encoder on `pipe` (for encoding that copy's reference images)."""
         with self._lock:
-            wanted = (ip_set.weights, len(scales)) if ip_set is not None else None
+            wanted = tuple((ip_set.weights, len(scales)) for ip_set, scales in uses) or None
             if state.get("ip") != wanted and state.get("ip") is not None:
                 pipe.unload_ip_adapter()
                 state["ip"] = None
-            if ip_set is None:
-                return
-            encoder, processor = self._encoder(ip_set.image_encoder)
-            pipe.register_modules(image_encoder=encoder, feature_extractor=processor)
+            if not uses:
+                return []
+            registrations: list[tuple[str, Callable[[], None]]] = []
+            for ip_set, scales in uses:
+                encoder, processor = self._encoder(ip_set.image_encoder)
+
+                def register(encoder: Any = encoder, processor: CLIPImageProcessor = processor) -> None:
+                    pipe.register_modules(image_encoder=encoder, feature_extractor=processor)
+
+                registrations += [(ip_set.image_encoder, register)] * len(scales)
+            registrations[0][1]()  # loading looks for a registered encoder
             if state.get("ip") != wanted:
-                weights = self._weights_for(ip_set.weights)
-                names = [f"ip_adapter_{i}" for i in range(len(scales))]
+                weights = [self._weights_for(ip_set.weights, family) for ip_set, scales in uses for _ in scales]
                 try:
-                    pipe.load_ip_adapter(
-                        [weights] * len(scales), subfolder=None, weight_name=names, image_encoder_folder=None
-                    )
+                    family.load_ip_adapters(pipe, weights)
                 except (RuntimeError, ValueError, KeyError) as exc:
                     pipe.unload_ip_adapter()  # a half-loaded adapter must not reach the next request
+                    names = ", ".join(dict.fromkeys(ip_set.weights for ip_set, _ in uses))
                     raise ModelLoadError(
-                        f"IP-Adapter weights {ip_set.weights} do not fit this model: {first_line(exc)}"
+                        f"IP-Adapter weights {names} do not fit this model: {first_line(exc)}"
                     ) from exc
-                pipe.unet.to(self.device)
+                family.denoiser(pipe).to(self.device)
                 state["ip"] = wanted
-            pipe.set_ip_adapter_scale(self._scale_config(pipe, ip_set, scales))
-
-    @staticmethod
-    def _scale_config(pipe: DiffusionPipeline, ip_set: IpAdapterSet, scales: tuple[float, ...]) -> list[Any]:
-        if ip_set.scale_mode == "global":
-            return list(scales)
-        if ip_set.scale_blocks is not None:
-            return [_times(ip_set.scale_blocks, s) for s in scales]
-        # InstantStyle: the middle attention layer of the first up block carries style (notes/ip-adapter.md §2.3).
-        n_layers = len(pipe.unet.up_blocks[0].attentions)
-        middle = n_layers // 2
-        return [{"up": {"block_0": [s if i == middle else 0.0 for i in range(n_layers)]}} for s in scales]
-
-
-def _times(blocks: Any, scale: float) -> Any:
-    """A per-block scale dict with every multiplier times `scale`."""
-    if isinstance(blocks, dict):
-        return {key: _times(value, scale) for key, value in blocks.items()}
-    if isinstance(blocks, list):
-        return [float(v) * scale for v in blocks]
-    return float(blocks) * scale
+            config = [c for ip_set, scales in uses for c in family.ip_scale_config(pipe, ip_set, scales)]
+            pipe.set_ip_adapter_scale(config)
+            return registrations

@@ -7,34 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from diffusers import (
-    DiffusionPipeline,
-    StableDiffusionImg2ImgPipeline,
-    StableDiffusionInpaintPipeline,
-    StableDiffusionPipeline,
-    StableDiffusionXLImg2ImgPipeline,
-    StableDiffusionXLInpaintPipeline,
-    StableDiffusionXLPipeline,
-)
+from diffusers import DiffusionPipeline
 
 from diffuserve.catalog.registry import ModelSource
-from diffuserve.catalog.types import Mode
 from diffuserve.errors import ModelLoadError, first_line
 
 log = logging.getLogger(__name__)
 
-# Pipeline classes per family: (txt2img, img2img, inpaint).
-PIPELINE_CLASSES: dict[str, tuple[type[DiffusionPipeline], type[DiffusionPipeline], type[DiffusionPipeline]]] = {
-    "sd15": (StableDiffusionPipeline, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline),
-    "sdxl": (StableDiffusionXLPipeline, StableDiffusionXLImg2ImgPipeline, StableDiffusionXLInpaintPipeline),
-}
 _LOAD_ERRORS = (OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, NotImplementedError)
-
-
-def pipeline_class(family: str, mode: Mode) -> type[DiffusionPipeline]:
-    txt2img, img2img, inpaint = PIPELINE_CLASSES[family]
-    base = mode.base
-    return txt2img if base is Mode.TXT2IMG else img2img if base is Mode.IMG2IMG else inpaint
 
 
 def split_hub_ref(ref: str) -> tuple[str, str]:
@@ -73,9 +53,17 @@ def _check_local(model_id: str, source: ModelSource) -> None:
 
 
 def load_pipeline(
-    model_id: str, source: ModelSource, cls: type[DiffusionPipeline], *, dtype: torch.dtype
+    model_id: str,
+    source: ModelSource,
+    cls: type[DiffusionPipeline],
+    *,
+    dtype: torch.dtype,
+    single_file_component: str | None = None,
 ) -> DiffusionPipeline:
-    """Load `source` as pipeline class `cls` on the CPU; every failure becomes a ModelLoadError naming the file."""
+    """Load `source` as pipeline class `cls` on the CPU; every failure becomes a ModelLoadError naming the file.
+
+    `single_file_component`: the family's single files hold that component only (a FLUX transformer); the
+    other components come from `source.config`, a diffusers folder or hub repo of the same architecture."""
     _check_local(model_id, source)
     kwargs: dict[str, Any] = {"dtype": dtype}
     if "safety_checker" in cls.__init__.__code__.co_varnames:
@@ -86,7 +74,11 @@ def load_pipeline(
             kwargs["local_files_only"] = config is None or is_local(config)
             if config is not None:
                 kwargs["config"] = str(Path(config).expanduser()) if is_local(config) else config
-            pipe = cls.from_single_file(str(Path(source.path).expanduser()), **kwargs)
+            path = str(Path(source.path).expanduser())
+            if single_file_component is not None and config is not None:
+                pipe = _load_component_file(cls, path, single_file_component, kwargs)
+            else:
+                pipe = cls.from_single_file(path, **kwargs)
         elif source.kind == "folder":
             pipe = cls.from_pretrained(str(Path(source.path).expanduser()), local_files_only=True, **kwargs)
         else:
@@ -100,6 +92,23 @@ def load_pipeline(
         ) from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def _load_component_file(
+    cls: type[DiffusionPipeline], path: str, component: str, kwargs: dict[str, Any]
+) -> DiffusionPipeline:
+    """A single file holding one component (original or diffusers key names), the rest from `config`."""
+    config = kwargs.pop("config")
+    expected = cls._get_signature_types()[component]  # the component's declared class, e.g. FluxTransformer2DModel
+    component_cls = expected[0] if isinstance(expected, tuple) else expected
+    model = component_cls.from_single_file(
+        path,
+        config=config,
+        subfolder=component,
+        torch_dtype=kwargs["dtype"],
+        local_files_only=kwargs["local_files_only"],
+    )
+    return cls.from_pretrained(config, **{component: model}, **kwargs)
 
 
 def module_bytes(pipe: DiffusionPipeline) -> int:

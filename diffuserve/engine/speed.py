@@ -1,9 +1,10 @@
-"""Speed switches for a loaded SD 1.5 / SDXL pipeline (compile, channels-last, fused QKV, VAE slicing and tiling,
+"""Speed switches for a loaded pipeline (compile, channels-last, fused QKV, VAE slicing and tiling,
 LoRA hot-swap), each chosen in Settings and applied once, when the pipeline cache loads the pipeline."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import torch
 from diffusers import DiffusionPipeline
@@ -13,7 +14,7 @@ from diffuserve.config import Settings
 log = logging.getLogger(__name__)
 
 
-def apply_speed_settings(pipe: DiffusionPipeline, settings: Settings | None) -> list[str]:
+def apply_speed_settings(pipe: DiffusionPipeline, settings: Settings | None, denoiser: Any = None) -> list[str]:
     """Apply the switches `settings` turns on to `pipe`, already on its device; return their names in order.
 
     Fusing creates new projection layers and hot-swap preparation must happen before the first LoRA and before
@@ -21,12 +22,17 @@ def apply_speed_settings(pipe: DiffusionPipeline, settings: Settings | None) -> 
     """
     if settings is None:
         return []
+    denoiser = pipe.unet if denoiser is None else denoiser  # the UNet, or a FLUX transformer
     applied: list[str] = []
     if settings.fuse_qkv:
-        pipe.fuse_qkv_projections()
+        if hasattr(pipe, "fuse_qkv_projections"):
+            pipe.fuse_qkv_projections()
+        else:
+            denoiser.fuse_qkv_projections()
         applied.append("fuse_qkv")
     if settings.channels_last:
-        pipe.unet.to(memory_format=torch.channels_last)
+        if denoiser.__class__.__name__.startswith("UNet"):  # a transformer has no convolutions to reorder
+            denoiser.to(memory_format=torch.channels_last)
         pipe.vae.to(memory_format=torch.channels_last)
         applied.append("channels_last")
     if settings.vae_slicing:
@@ -41,7 +47,7 @@ def apply_speed_settings(pipe: DiffusionPipeline, settings: Settings | None) -> 
     if settings.compile:
         # Regional compilation: each BasicTransformerBlock is compiled once and the code reused by every copy.
         mode = None if settings.compile_mode == "default" else settings.compile_mode
-        pipe.unet.compile_repeated_blocks(fullgraph=True, mode=mode)
+        denoiser.compile_repeated_blocks(fullgraph=True, mode=mode)
         applied.append("compile")
     if applied:
         log.info(

@@ -155,6 +155,10 @@ class JobRunner:
             ip_adapter_images=tuple(
                 self.assets.load_image(a, field_name="ipAdapterImages") for a in inp.get("ipAdapterImageIds") or ()
             ),
+            ip_adapter_sets=tuple(
+                tuple(self.assets.load_image(a, field_name="ipAdapters") for a in entry.get("imageIds") or ())
+                for entry in inp.get("ipAdapters") or ()
+            ),
         )
         return build_request(Mode(job.mode), inp, images)
 

@@ -228,6 +228,24 @@ class _Mask(_Body):
     )
 
 
+class IpAdapterIn(_Body):
+    """One of several IP-Adapter sets guiding a request at once (a diffuserve extension; Scenario's API has one)."""
+
+    type: Annotated[Text, one_of(t.value for t in IpAdapterType)] = Field(
+        description="style or character: which of the model's IP-Adapter sets",
+        json_schema_extra={"enum": [t.value for t in IpAdapterType]},
+    )
+    images: list[Text] = Field(
+        description="This set's reference images: data URLs or asset ids.",
+        json_schema_extra={"minItems": 1, "maxItems": MAX_IP_IMAGES},
+    )
+    scales: list[Number] | None = Field(
+        default=None,
+        description=f"Influence of each image (0-1; one value applies to all; default {DEFAULT_IP_SCALE:g}).",
+        json_schema_extra={"items": {"type": "number", "minimum": 0.0, "maximum": 1.0}, "maxItems": MAX_IP_IMAGES},
+    )
+
+
 class _IpAdapter(_Body):
     ipAdapterImages: list[Text] | None = Field(
         default=None,
@@ -257,6 +275,12 @@ class _IpAdapter(_Body):
             "items": {"type": "number", "minimum": 0.0, "maximum": 1.0},
             "maxItems": MAX_IP_IMAGES,
         },
+    )
+    ipAdapters: list[IpAdapterIn] | None = Field(
+        default=None,
+        description="diffuserve extension: several IP-Adapter sets at once, e.g. a face (character) and a style, "
+        "each {type, images, scales}. Instead of the ipAdapterImage* / ipAdapterScale* / ipAdapterType fields.",
+        json_schema_extra={"maxItems": 2},
     )
     ipAdapterType: Annotated[Text, one_of(t.value for t in IpAdapterType)] = Field(
         default=IpAdapterType.STYLE.value,

@@ -33,6 +33,8 @@ class ParsedGeneration:
     hide_results: bool
     # Fields the request sent that this mode does not know: {field, message, closest?} each.
     warnings: tuple[dict[str, str], ...] = ()
+    # `ipAdapters` (several sets at once): each set's references, in order; fields["ipAdapters"] has their types.
+    ip_adapter_sets: tuple[tuple[ImageRef, ...], ...] = ()
 
 
 def read_body(mode: Mode, body: Mapping[str, Any] | GenerateBody) -> GenerateBody:
@@ -110,6 +112,27 @@ def _ip_images(body: Any, mode: Mode) -> tuple[ImageRef, ...]:
     )
 
 
+SINGLE_SET_FIELDS = ("ipAdapterImages", "ipAdapterImageIds", "ipAdapterImage", "ipAdapterImageId")
+
+
+def _ip_sets(body: Any) -> tuple[tuple[ImageRef, ...], ...]:
+    """`ipAdapters`: several sets, each with its own images; the single-set image fields cannot come too."""
+    for name in SINGLE_SET_FIELDS:
+        if getattr(body, name):
+            raise InvalidRequest(
+                f"{name} cannot be set together with ipAdapters; give every set's images in ipAdapters[k].images",
+                field=name,
+                reason="conflicting_fields",
+            )
+    check_ip_image_count(sum(len(s.images) for s in body.ipAdapters), field="ipAdapters")
+    sets = []
+    for k, entry in enumerate(body.ipAdapters):
+        if not entry.images:
+            raise InvalidRequest(f"ipAdapters[{k}].images needs at least one image", field=f"ipAdapters[{k}].images")
+        sets.append(tuple(parse_image_ref(v, field=f"ipAdapters[{k}].images[{i}]") for i, v in enumerate(entry.images)))
+    return tuple(sets)
+
+
 def _ip_scales(body: Any) -> list[float]:
     """Rule 4: ipAdapterScales > ipAdapterScale > 0.9 each (broadcast and range checks are the engine's)."""
     if body.ipAdapterScales:
@@ -154,7 +177,11 @@ def parse_generation(mode: Mode, raw: Mapping[str, Any] | GenerateBody) -> Parse
         fields["disableMerging"] = b.disableMerging
     elif mode.uses_image:
         mask = _optional_image(b.mask, b.maskId, ("mask", "maskId"))  # img2img: the change stays inside the mask
-    if mode.uses_ip_adapter:
+    ip_sets: tuple[tuple[ImageRef, ...], ...] = ()
+    if mode.uses_ip_adapter and b.ipAdapters:
+        ip_sets = _ip_sets(b)
+        fields["ipAdapters"] = [{"type": s.type, "scales": list(s.scales or [])} for s in b.ipAdapters]
+    elif mode.uses_ip_adapter:
         ip_images = _ip_images(b, mode)
         fields["ipAdapterScales"] = _ip_scales(b)
         fields["ipAdapterType"] = b.ipAdapterType or IpAdapterType.STYLE.value
@@ -167,4 +194,5 @@ def parse_generation(mode: Mode, raw: Mapping[str, Any] | GenerateBody) -> Parse
         image_hide=bool(getattr(b, "imageHide", False)),
         hide_results=b.hideResults,
         warnings=tuple(unknown_fields(body, mode.value)),
+        ip_adapter_sets=ip_sets,
     )

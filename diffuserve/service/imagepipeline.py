@@ -121,34 +121,67 @@ class ImagePipelineService:
                 return model.id
         raise NotFound(f"no {family} model is registered", reason="model_not_found")
 
-    def _adapter_type(self, model_id: str, names: list[str], *, face: bool) -> IpAdapterType:
-        """Which of the model's IP-Adapter sets the request names: a set's own file name (e.g.
-        ip-adapter-plus-face_sd15), or a name with "face" for its character set and any other for its style set;
-        without names, face images use the character set. A name the model cannot serve is a 400 listing what
-        it has."""
+    def _adapter_kinds(self, model_id: str, names: list[str], *, face: bool, style: bool) -> list[IpAdapterType]:
+        """The model's IP-Adapter sets the request uses, in the order of `ip_adapter`: a set's own file name (e.g.
+        ip-adapter-plus-face_sd15), or a name with "face" for its character set and any other for its style set.
+        Without names: the character set for ip_adapter_image, the style set for ip_adapter_style_images. A name or
+        an image kind the model cannot serve is a 400 listing what it has."""
         model = self.registry.get(model_id)
         sets = {t: PurePosixPath(s.weights).stem for t, s in model.ip_adapters.items()}
         listing = ", ".join(f"{stem} ({t.value})" for t, stem in sets.items()) or "none"
-        wanted: set[IpAdapterType] = set()
-        for name in names:
-            by_file = next((t for t, stem in sets.items() if stem == name), None)
-            kind = by_file or (IpAdapterType.CHARACTER if "face" in name.lower() else IpAdapterType.STYLE)
+
+        def available(kind: IpAdapterType, what: str) -> IpAdapterType:
             if kind not in sets:
                 raise InvalidRequest(
-                    f"ip_adapter {name!r} is not available for model {model.id!r}; its IP-Adapters: {listing}",
+                    f"{what} is not available for model {model.id!r}; its IP-Adapters: {listing}",
                     field="ip_adapter",
                     reason="unknown_ip_adapter",
                 )
-            wanted.add(kind)
-        if len(wanted) > 1:
+            return kind
+
+        kinds: list[IpAdapterType] = []
+        for name in names:
+            by_file = next((t for t, stem in sets.items() if stem == name), None)
+            kind = by_file or (IpAdapterType.CHARACTER if "face" in name.lower() else IpAdapterType.STYLE)
+            if available(kind, f"ip_adapter {name!r}") not in kinds:
+                kinds.append(kind)
+        if face and style:  # a face adapter for ip_adapter_image and a style adapter for the style images
+            for kind, what in ((IpAdapterType.CHARACTER, "a face adapter"), (IpAdapterType.STYLE, "a style adapter")):
+                if kind not in kinds:
+                    kinds.append(available(kind, what))
+        if not kinds:
+            kinds = [IpAdapterType.CHARACTER if face and IpAdapterType.CHARACTER in sets else IpAdapterType.STYLE]
+        return kinds
+
+    def _two_sets(
+        self, kinds: list[IpAdapterType], face: list[str], style: list[str], scales: list[float] | None
+    ) -> list[dict[str, Any]]:
+        """A face set (ip_adapter_image) and a style set (ip_adapter_style_images); `ip_adapter_scale` is one
+        scale per adapter in `ip_adapter`'s order, or one for both."""
+        if scales is not None and len(scales) not in (1, len(kinds)):
             raise InvalidRequest(
-                "a face adapter and a style adapter in one request are not supported yet; send one kind of adapter "
-                f"(model {model.id!r} has: {listing})",
-                field="ip_adapter",
+                f"ip_adapter_scale holds {len(scales)} values for {len(kinds)} adapters; give one per adapter, in "
+                "the order of ip_adapter, or one for all",
+                field="ip_adapter_scale",
             )
-        if wanted:
-            return wanted.pop()
-        return IpAdapterType.CHARACTER if face and IpAdapterType.CHARACTER in sets else IpAdapterType.STYLE
+
+        def scale_of(kind: IpAdapterType) -> list[float]:
+            if scales is None:
+                return []
+            return [scales[0] if len(scales) == 1 else scales[kinds.index(kind)]]
+
+        return [
+            {
+                "type": IpAdapterType.CHARACTER.value,
+                "images": [self._data_url(u, "ip_adapter_image") for u in face],
+                "scales": scale_of(IpAdapterType.CHARACTER),
+            },
+            {
+                "type": IpAdapterType.STYLE.value,
+                "images": [self._data_url(u, "ip_adapter_style_images") for u in style],
+                "scales": scale_of(IpAdapterType.STYLE),
+            },
+        ]
 
     def _data_url(self, url: str, field: str) -> str:
         if url.startswith("data:"):
@@ -196,17 +229,11 @@ class ImagePipelineService:
         style = _urls(body.get("ip_adapter_style_images"), "ip_adapter_style_images")
         refs, refs_field = (style, "ip_adapter_style_images") if style else (face, "ip_adapter_image")
         if names or refs:
-            if face and style:
-                raise InvalidRequest(
-                    "ip_adapter_image (face) together with ip_adapter_style_images is not supported; "
-                    "send one kind of reference per request",
-                    field="ip_adapter_style_images",
-                )
             if not refs:
                 raise InvalidRequest(
                     "ip_adapter needs ip_adapter_image or ip_adapter_style_images", field="ip_adapter_image"
                 )
-            check_ip_image_count(len(refs), field=refs_field)
+            check_ip_image_count(len(face) + len(style), field=refs_field)
         # Only now, with the request's shape checked, are the URLs fetched.
         if init:
             mode = Mode.IMG2IMG
@@ -214,12 +241,26 @@ class ImagePipelineService:
             strength = coerce.as_float(body, "strength")
             scenario["strength"] = None if strength is None else _in_range("strength", strength)
         if refs:
-            scenario["ipAdapterType"] = self._adapter_type(scenario["modelId"], names, face=bool(face)).value
-            scenario["ipAdapterImages"] = [self._data_url(u, refs_field) for u in refs]
+            kinds = self._adapter_kinds(scenario["modelId"], names, face=bool(face), style=bool(style))
             scales = body.get("ip_adapter_scale")
+            scale_list = None
             if scales is not None:
-                scale_list = scales if isinstance(scales, list) else [scales]
-                scenario["ipAdapterScales"] = coerce.as_float_list({"ip_adapter_scale": scale_list}, "ip_adapter_scale")
+                scale_list = coerce.as_float_list(
+                    {"ip_adapter_scale": scales if isinstance(scales, list) else [scales]}, "ip_adapter_scale"
+                )
+            if face and style:
+                scenario["ipAdapters"] = self._two_sets(kinds, face, style, scale_list)
+            elif len(kinds) > 1:
+                raise InvalidRequest(
+                    "ip_adapter names a face and a style adapter: send the face as ip_adapter_image and the style "
+                    "references as ip_adapter_style_images",
+                    field="ip_adapter_style_images" if face else "ip_adapter_image",
+                )
+            else:
+                scenario["ipAdapterType"] = kinds[0].value
+                scenario["ipAdapterImages"] = [self._data_url(u, refs_field) for u in refs]
+                if scale_list is not None:
+                    scenario["ipAdapterScales"] = scale_list
             mode = Mode.IMG2IMG_IP_ADAPTER if mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
         clean = {k: v for k, v in scenario.items() if v is not None}
         _, response = self.inference.submit(mode, clean, caller=caller, webhook_url=webhook, api="imagepipeline")

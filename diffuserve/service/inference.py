@@ -80,6 +80,9 @@ class InferenceService:
             image=self._load(parsed.image, owner),
             mask=self._load(parsed.mask, owner),
             ip_adapter_images=tuple(self._load_required(ref, owner) for ref in parsed.ip_adapter_images),
+            ip_adapter_sets=tuple(
+                tuple(self._load_required(ref, owner) for ref in refs) for refs in parsed.ip_adapter_sets
+            ),
         )
         # 3. Check the request against the model (capabilities included) and fill in the defaults; then what it
         # costs against the request budget, the queue and the project's quotas.
@@ -94,7 +97,8 @@ class InferenceService:
         image_id = self._materialize(parsed.image, parsed, caller, parent=parsed.image_parent_id)
         mask_id = self._materialize(parsed.mask, parsed, caller, parent=image_id)
         ip_ids = [self._materialize(ref, parsed, caller, parent=None) for ref in parsed.ip_adapter_images]
-        stored = self._stored_input(mode, parsed, resolved, image_id, mask_id, ip_ids)
+        set_ids = [[self._materialize(r, parsed, caller, parent=None) for r in refs] for refs in parsed.ip_adapter_sets]
+        stored = self._stored_input(mode, parsed, resolved, image_id, mask_id, ip_ids, set_ids)
         # 5. Store the job, then wake the queue.
         job = self.jobs.insert(
             job_id=new_job_id(),
@@ -170,6 +174,7 @@ class InferenceService:
         image_id: str | None,
         mask_id: str | None,
         ip_ids: list[str | None],
+        set_ids: list[list[str | None]],
     ) -> dict[str, Any]:
         """The normalized request, every default resolved (seed too), so a re-run makes the same images."""
         f = parsed.fields
@@ -202,7 +207,12 @@ class InferenceService:
             stored["disableMerging"] = bool(f.get("disableMerging"))
         elif mask_id is not None:
             stored["maskId"] = mask_id
-        if mode.uses_ip_adapter:
+        if mode.uses_ip_adapter and set_ids:  # several sets: each with its images and resolved scales
+            stored["ipAdapters"] = [
+                {"type": use.type.value, "imageIds": ids, "scales": list(use.scales)}
+                for use, ids in zip(resolved.ip_adapters, set_ids, strict=True)
+            ]
+        elif mode.uses_ip_adapter:
             stored["ipAdapterImageIds"] = ip_ids
             stored["ipAdapterScales"] = list(resolved.ip_adapter_scales)
             stored["ipAdapterType"] = f["ipAdapterType"]
@@ -215,6 +225,11 @@ class InferenceService:
             echo["image"] = self.signer.sign(asset_content_path(stored["imageId"]))
         if stored.get("maskId"):
             echo["mask"] = self.signer.sign(asset_content_path(stored["maskId"]))
+        if stored.get("ipAdapters"):
+            echo["ipAdapters"] = [
+                {**entry, "images": [self.signer.sign(asset_content_path(a)) for a in entry["imageIds"]]}
+                for entry in stored["ipAdapters"]
+            ]
         if stored.get("ipAdapterImageIds"):
             urls = [self.signer.sign(asset_content_path(a)) for a in stored["ipAdapterImageIds"]]
             echo["ipAdapterImages"] = urls

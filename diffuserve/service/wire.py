@@ -59,7 +59,7 @@ def model_wire(model: ModelSpec) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "id": model.id,
         "name": model.name,
-        "type": model.type.value,
+        "type": model.type.wire_type,
         "status": "trained",
         "capabilities": list(model.capabilities),
         "custom": False,

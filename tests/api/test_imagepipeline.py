@@ -13,7 +13,7 @@ import pytest
 
 from diffuserve.catalog.types import IpAdapterType
 from diffuserve.engine.engine import Engine
-from tests.service_helpers import LocalReceiver, RunningService, open_png, run_service
+from tests.service_helpers import LocalReceiver, RunningService, data_url, open_png, picture, run_service, wait_for
 
 
 @pytest.fixture()
@@ -194,8 +194,45 @@ def test_server_id_and_adapters_the_model_lacks_are_answered_honestly(
             "ip_adapter_image": face,
         },
     )
-    assert both.status_code == 400 and "not supported yet" in both.json()["message"]
+    assert both.status_code == 400 and both.json()["field"] == "ip_adapter_style_images"
     by_file = client.post(
         "/sd/text2image/v1", json={**body, "ip_adapter": ["ip-adapter_sd15"], "ip_adapter_image": face}
     )
     assert by_file.status_code == 200, by_file.text
+
+
+def test_a_face_adapter_and_a_style_adapter_guide_one_request_each_with_its_scale(
+    client: httpx.Client, service: RunningService
+) -> None:
+    """imagepipeline's core use: a face image for the face adapter and style images for the style adapter."""
+    body = {
+        "model_id": "tiny-sd15",
+        "prompt": "a portrait",
+        "num_inference_steps": 2,
+        "width": 64,
+        "height": 64,
+        "seed": 11,
+        "ip_adapter": ["ip-adapter-plus-face_sd15", "ip-adapter_sd15"],
+        "ip_adapter_image": data_url(picture(seed=1)),
+        "ip_adapter_style_images": [data_url(picture(seed=2)), data_url(picture(seed=3))],
+        "ip_adapter_scale": [0.6, 0.3],
+    }
+    task = client.post("/sd/text2image/v1", json=body)
+    assert task.status_code == 200, task.text
+    job = wait_for(client, task.json()["id"])
+    assert job["status"] == "success", job
+    sets = job["metadata"]["input"]["ipAdapters"]
+    assert [(s["type"], len(s["imageIds"]), s["scales"]) for s in sets] == [
+        ("character", 1, [0.6]),
+        ("style", 2, [0.3, 0.3]),
+    ]
+    weaker = wait_for(
+        client, client.post("/sd/text2image/v1", json={**body, "ip_adapter_scale": [0.6, 0.0]}).json()["id"]
+    )
+    first, second = (
+        open_png(httpx.get(client.get(f"/v1/assets/{j['metadata']['assetIds'][0]}").json()["asset"]["url"]).content)
+        for j in (job, weaker)
+    )
+    assert first.tobytes() != second.tobytes()  # the style adapter's scale matters
+    mismatch = client.post("/sd/text2image/v1", json={**body, "ip_adapter_scale": [0.6, 0.3, 0.1]})
+    assert mismatch.status_code == 400 and mismatch.json()["field"] == "ip_adapter_scale"

@@ -118,3 +118,31 @@ def test_a_mask_keeps_an_img2img_ip_adapter_change_inside_it(client: httpx.Clien
     assert diff[far].max() == 0, np.argwhere((diff > 0) & far)[:10].tolist()  # untouched outside the mask
     assert np.abs(with_mask - source)[~outside].mean() > 5  # changed inside it
     assert np.abs(without - source)[far].mean() > 5  # without a mask the whole image changes
+
+
+def test_several_ip_adapter_sets_at_once_over_rest(client: httpx.Client) -> None:
+    """The `ipAdapters` extension: a character set and a style set in one request, each with its own scales."""
+    body = {
+        "modelId": "tiny-sd15",
+        "prompt": "a portrait",
+        "numSamples": 1,
+        "numInferenceSteps": 2,
+        "width": 64,
+        "height": 64,
+        "ipAdapters": [
+            {"type": "character", "images": [data_url(picture(seed=1))], "scales": [0.7]},
+            {"type": "style", "images": [data_url(picture(seed=2))]},
+        ],
+    }
+    response = client.post("/v1/generate/txt2img-ip-adapter", json=body)
+    assert response.status_code == 200, response.text
+    assert [len(s["images"]) for s in response.json()["inference"]["ipAdapters"]] == [1, 1]  # signed URLs
+    job = wait_for(client, response.json()["job"]["jobId"])
+    assert job["status"] == "success", job
+    stored = [(s["type"], s["scales"]) for s in job["metadata"]["input"]["ipAdapters"]]
+    assert stored == [("character", [0.7]), ("style", [0.9])]
+    both = client.post("/v1/generate/txt2img-ip-adapter", json={**body, "ipAdapterImages": [data_url(picture())]})
+    assert both.status_code == 400 and both.json()["reason"] == "conflicting_fields"
+    twice = {**body, "ipAdapters": [body["ipAdapters"][1], body["ipAdapters"][1]]}
+    again = client.post("/v1/generate/txt2img-ip-adapter", json=twice)
+    assert again.status_code == 400 and again.json()["field"].startswith("ipAdapters"), again.text

@@ -179,3 +179,28 @@ def test_models_add_with_per_block_style_scales(cli_env: Settings, capsys: pytes
     style = json.loads(capsys.readouterr().out)["ip_adapters"]["style"]
     assert style["scale_mode"] == "blocks" and style["scale_blocks"]["down"] == {"block_2": [0.0, 1.0]}
     assert main(["models", "remove", "blocky"]) == 0
+
+
+def test_generate_and_register_flux(cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "flux"
+    args = ["generate", "txt2img", "--model", "tiny-flux-lora", "--prompt", "a fox", "--steps", "2", "--seed", "3"]
+    args += ["--width", "128", "--height", "128", "--model-epoch", "000001", "--base-model", "tiny-flux"]
+    args += ["--negative-prompt", "fog", "--negative-prompt-strength", "1.5", "--out", str(out)]
+    assert main(args) == 0
+    written = capsys.readouterr().out.split()
+    with Image.open(written[0]) as png:
+        params = json.loads(png.text["parameters"])
+    assert params["modelType"] == "flux.1" and params["negativePromptStrength"] == 1.5
+    assert params["concepts"] == [{"modelId": "tiny-flux-lora", "scale": 1.0, "modelEpoch": "000001"}]
+    lora = str(Path(cli_env.resolved_demo_models_dir) / "tiny-flux-lora")
+    add = ["models", "add", "cli-flux-lora", "--type", "flux.1-lora", "--compliant", "tiny-flux"]
+    add += ["--epoch", f"000001={lora}/epoch-000001.safetensors", "--epoch", f"000002={lora}/epoch-000002.safetensors"]
+    assert main(add) == 0
+    composition = ["models", "add", "cli-flux-look", "--type", "flux.1-composition", "--compliant", "tiny-flux"]
+    assert main([*composition, "--concept", "cli-flux-lora:0.5@000001"]) == 0
+    capsys.readouterr()
+    assert main(["models", "show", "cli-flux-look"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["concepts"] == [{"model_id": "cli-flux-lora", "scale": 0.5, "model_epoch": "000001"}]
+    for model_id in ("cli-flux-look", "cli-flux-lora"):
+        assert main(["models", "remove", model_id]) == 0

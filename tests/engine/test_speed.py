@@ -19,6 +19,7 @@ from diffuserve.catalog.types import Concept, GenerationRequest, Mode
 from diffuserve.config import Settings
 from diffuserve.engine.cache import PipelineCache
 from diffuserve.engine.engine import Engine
+from diffuserve.engine.families import family
 from diffuserve.engine.lora import Loras, adapter_name
 from diffuserve.engine.speed import apply_speed_settings
 
@@ -146,7 +147,7 @@ def test_lora_hotswap_pads_the_first_lora_to_the_target_rank_and_keeps_its_image
     images = {}
     for rank in (0, 8):
         pipe = _load(registry, "tiny-sd15", _switched(session_settings, lora_hotswap_rank=rank))
-        Loras().apply(pipe, {}, [(lora, 0.7)])
+        Loras().apply(pipe, family("sd15"), {}, [(lora, 0.7, None)])
         to_q = pipe.unet.down_blocks[1].attentions[0].transformer_blocks[0].attn1.to_q
         assert to_q.lora_A[adapter_name(lora.id)].weight.shape[0] == (rank or 4)  # the tiny LoRA has rank 4
         images[rank] = _generate(pipe)

@@ -55,7 +55,8 @@ def test_specs_point_at_built_files(root: Path) -> None:
     assert specs["tiny-sdxl"].ip_adapters[IpAdapterType.STYLE].scale_mode == "instantstyle"
     for spec in specs.values():
         assert "demo, random weights" in spec.name
-        paths = [spec.source.path, spec.source.config, spec.inpaint_source and spec.inpaint_source.path]
+        paths = [spec.inpaint_source and spec.inpaint_source.path, *spec.epochs.values()]
+        paths += [spec.source.path, spec.source.config] if spec.source is not None else []
         paths += [p for s in spec.ip_adapters.values() for p in (s.weights, s.image_encoder)]
         for path in filter(None, paths):
             assert Path(path).is_absolute() and Path(path).exists(), path
@@ -64,7 +65,7 @@ def test_specs_point_at_built_files(root: Path) -> None:
 def test_building_twice_gives_identical_files(root: Path, tmp_path: Path) -> None:
     build_demo_models(tmp_path)
     first, second = _tensors(root), _tensors(tmp_path)
-    assert first.keys() == second.keys() and len(first) == 19
+    assert first.keys() == second.keys() and len(first) == 19 + 23 + 3  # SD, FLUX.1, FLUX.2
     for name, tensors in first.items():
         assert tensors.keys() == second[name].keys(), name
         assert all(torch.equal(t, second[name][k]) for k, t in tensors.items()), name

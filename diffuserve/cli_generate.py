@@ -96,7 +96,8 @@ def parse_concept(text: str) -> Concept:
         return Concept(head, 1.0, epoch or None)
     if not model_id:
         raise CliError(
-            f"--concept {text!r}: expected MODEL_ID[:SCALE][@EPOCH], e.g. tiny-sd15-lora:0.8 or tiny-flux-lora@000002"
+            f"--concept {text!r}: expected MODEL_ID or MODEL_ID:SCALE (either with @EPOCH for a LoRA's epoch), e.g. "
+            "tiny-sd15-lora:0.8 or tiny-flux-lora@000002"
         )
     try:
         return Concept(model_id, float(scale), epoch or None)

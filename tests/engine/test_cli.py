@@ -189,7 +189,7 @@ def test_generate_and_register_flux(cli_env: Settings, tmp_path: Path, capsys: p
     assert main(args) == 0
     written = capsys.readouterr().out.split()
     with Image.open(written[0]) as png:
-        params = json.loads(png.text["parameters"])
+        params = json.loads(png.text["diffuserve"])
     assert params["modelType"] == "flux.1" and params["negativePromptStrength"] == 1.5
     assert params["concepts"] == [{"modelId": "tiny-flux-lora", "scale": 1.0, "modelEpoch": "000001"}]
     lora = str(Path(cli_env.resolved_demo_models_dir) / "tiny-flux-lora")

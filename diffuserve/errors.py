@@ -8,6 +8,7 @@ DiffuserveError
 ├── ModelLoadError      a registered model's files are missing or not what was expected
 ├── ConfigError         a setting is malformed or names a service that cannot be used
 ├── Unavailable         a service the request needs (the database) cannot be reached right now; retry later
+├── RateLimited         too many attempts (failed authentications) in a while; retry after `retry_after_s`
 └── GenerationCanceled  the run was stopped by its cancel flag
 """
 
@@ -81,3 +82,13 @@ class Unavailable(DiffuserveError):
     """A service the request needs cannot be reached right now; nothing was lost, the client may retry."""
 
     reason = "unavailable"
+
+
+class RateLimited(DiffuserveError):
+    """Too many attempts of something costly in a while; the caller may retry after `retry_after_s` seconds."""
+
+    reason = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s

@@ -24,10 +24,11 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def authenticate(request: Request, services: ServicesDep) -> str:
-    """The author id of the caller (the API key id, or "local" in open mode); Unauthorized otherwise."""
+async def authenticate(request: Request, services: ServicesDep) -> str:
+    """The author id of the caller (the API key id, or "local" in open mode); Unauthorized otherwise, 429 after
+    too many failures. Async: a check waiting for its scrypt holds no request thread."""
     client = request.client.host if request.client else None
-    return keys.authenticate(services.keys, request.headers, client, open_mode=services.open_mode)
+    return await keys.authenticate(services.keys, request.headers, client, open_mode=services.open_mode)
 
 
 AuthorDep = Annotated[str, Depends(authenticate)]

@@ -1,6 +1,7 @@
 """The one place where errors become HTTP responses: {"reason", "message"} bodies, never a 500 for bad input.
 
 InvalidRequest -> 400   Unauthorized -> 401   NotFound -> 404   Conflict, GenerationCanceled -> 409
+RateLimited -> 429 with Retry-After (whole seconds, rounded up)
 ModelLoadError, ConfigError -> 500 (the server's files or settings are wrong, not the request)
 Unavailable, and a database that cannot be reached -> 503 with Retry-After (nothing was lost; retry)
 FastAPI's RequestValidationError (bad JSON, wrong types) -> 400 naming the field
@@ -9,6 +10,7 @@ FastAPI's RequestValidationError (bad JSON, wrong types) -> 400 naming the field
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +28,7 @@ from diffuserve.errors import (
     InvalidRequest,
     ModelLoadError,
     NotFound,
+    RateLimited,
     Unauthorized,
     Unavailable,
 )
@@ -38,6 +41,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DiffuserveError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (GenerationCanceled, 409),
+    (RateLimited, 429),
     (ModelLoadError, 500),
     (ConfigError, 500),
     (Unavailable, 503),
@@ -58,6 +62,8 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Basic realm="diffuserve"'} if status == 401 else None
     if status == 503:
         headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after_s)))}
     if status >= 500:
         logger.error("request failed path=%s reason=%s message=%s", request.url.path, exc.reason, exc.message)
     return JSONResponse(

@@ -9,7 +9,7 @@ from PIL import PngImagePlugin
 
 from diffuserve.catalog.types import GenerationResult, Mode
 from diffuserve.storage.asset_store import AssetStore, NewAsset, png_bytes
-from diffuserve.storage.records import JobRecord
+from diffuserve.storage.records import AssetRecord, JobRecord
 
 # Asset `source` per mode (spec §4.4).
 SOURCE_BY_MODE = {
@@ -26,13 +26,14 @@ def preview_key(job_id: str, index: int) -> str:
     return f"previews/{job_id}/{index}.png"
 
 
-def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: GenerationResult) -> list[str]:
-    """Each image as an asset with its seed and parameters (PNG text and asset metadata); returns their ids."""
+def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: GenerationResult) -> list[AssetRecord]:
+    """Each image as a pending asset with its seed and parameters (PNG text and asset metadata). They become
+    live with the job's success (one transaction), so a crash before it orphans nothing."""
     inp = job.input
     resolved = result.resolved
     params = resolved.parameters()
     params["modelId"] = inp["modelId"]
-    asset_ids: list[str] = []
+    stored: list[AssetRecord] = []
     for generated in result.images:
         info = PngImagePlugin.PngInfo()
         info.add_text("parameters", json.dumps({**params, "seed": str(generated.seed)}))
@@ -62,7 +63,7 @@ def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: Genera
             metadata["referenceImages"] = list(inp["ipAdapterImageIds"])
         if inp.get("concepts"):
             metadata["concepts"] = list(inp["concepts"])
-        record = assets.create(
+        record = assets.stage(
             png_bytes(generated.image, info),
             NewAsset(
                 name=metadata["name"],
@@ -79,5 +80,5 @@ def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: Genera
             ),
             image=generated.image,
         )
-        asset_ids.append(record.id)
-    return asset_ids
+        stored.append(record)
+    return stored

@@ -1,16 +1,19 @@
 """The imagepipeline.io-style API (spec §6): its fields mapped onto the same inference service and jobs.
 
 The task id is the job id. Image URLs are fetched through SafeHttp and become data URLs, so the request
-then follows exactly the Scenario path (assets, validation, job). Status: queued, warming-up, in-progress and
-finalizing read PENDING; success reads SUCCESS with download_urls; failure and canceled read FAILURE
-with error.
+then follows exactly the Scenario path (assets, validation, job). A submission is checked on a thread, its URLs
+fetched asynchronously (no thread waits on a slow server), then stored on a thread. Status: queued, warming-up,
+in-progress and finalizing read PENDING; success reads SUCCESS with download_urls; failure and canceled read
+FAILURE with error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -90,6 +93,18 @@ def status_body(job: JobRecord, signer: UrlSigner) -> dict[str, Any]:
     return {"id": job.id, "status": "PENDING"}
 
 
+@dataclass
+class _Plan:
+    """A checked submission whose image URLs are still to be fetched."""
+
+    mode: Mode
+    scenario: dict[str, Any]
+    webhook: str | None
+    init_url: str | None = None
+    ref_urls: list[str] = field(default_factory=list)
+    refs_field: str = "ip_adapter_image"
+
+
 class ImagePipelineService:
     def __init__(
         self,
@@ -149,14 +164,28 @@ class ImagePipelineService:
             return wanted.pop()
         return IpAdapterType.CHARACTER if face and IpAdapterType.CHARACTER in sets else IpAdapterType.STYLE
 
-    def _data_url(self, url: str, field: str) -> str:
+    async def _data_url(self, url: str, field: str) -> str:
         if url.startswith("data:"):
             return url
-        data = self.http.fetch(url, field=field)
+        data = await self.http.fetch(url, field=field)
         return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
 
-    def submit(self, family: str, body: Mapping[str, Any], *, author_id: str | None = None) -> dict[str, Any]:
+    async def submit(self, family: str, body: Mapping[str, Any], *, author_id: str | None = None) -> dict[str, Any]:
         """POST /{sd,sdxl}/text2image/v1 -> {"id", "status": "PENDING"}."""
+        plan = await asyncio.to_thread(self._plan, family, body)
+        # Only now, with the request's shape checked, are the URLs fetched (together, without a thread each).
+        fetched = await asyncio.gather(
+            *([self._data_url(plan.init_url, "init_image")] if plan.init_url else []),
+            *(self._data_url(u, plan.refs_field) for u in plan.ref_urls),
+        )
+        if plan.init_url:
+            plan.scenario["image"] = fetched.pop(0)
+        if plan.ref_urls:
+            plan.scenario["ipAdapterImages"] = list(fetched)
+        return await asyncio.to_thread(self._store, plan, author_id)
+
+    def _plan(self, family: str, body: Mapping[str, Any]) -> _Plan:
+        """Every check that needs no image bytes; the URLs to fetch."""
         if not isinstance(body, Mapping):
             raise InvalidRequest("the request body must be a JSON object", field="body")
         prompt = coerce.as_str(body, "prompt")
@@ -188,7 +217,7 @@ class ImagePipelineService:
         webhook = coerce.as_str(body, "webhook") or None
         if webhook is not None:
             self.http.check(webhook, field="webhook")
-        mode = Mode.TXT2IMG
+        plan = _Plan(mode=Mode.TXT2IMG, scenario=scenario, webhook=webhook)
         init = _urls(body.get("init_image"), "init_image")
         names = _names(body.get("ip_adapter"))
         face = _urls(body.get("ip_adapter_image"), "ip_adapter_image")
@@ -206,22 +235,26 @@ class ImagePipelineService:
                     "ip_adapter needs ip_adapter_image or ip_adapter_style_images", field="ip_adapter_image"
                 )
             check_ip_image_count(len(refs), field=refs_field)
-        # Only now, with the request's shape checked, are the URLs fetched.
         if init:
-            mode = Mode.IMG2IMG
-            scenario["image"] = self._data_url(init[0], "init_image")
+            plan.mode = Mode.IMG2IMG
+            plan.init_url = init[0]
             strength = coerce.as_float(body, "strength")
             scenario["strength"] = None if strength is None else _in_range("strength", strength)
         if refs:
             scenario["ipAdapterType"] = self._adapter_type(scenario["modelId"], names, face=bool(face)).value
-            scenario["ipAdapterImages"] = [self._data_url(u, refs_field) for u in refs]
+            plan.ref_urls, plan.refs_field = refs, refs_field
             scales = body.get("ip_adapter_scale")
             if scales is not None:
                 scale_list = scales if isinstance(scales, list) else [scales]
                 scenario["ipAdapterScales"] = coerce.as_float_list({"ip_adapter_scale": scale_list}, "ip_adapter_scale")
-            mode = Mode.IMG2IMG_IP_ADAPTER if mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
-        clean = {k: v for k, v in scenario.items() if v is not None}
-        _, response = self.inference.submit(mode, clean, author_id=author_id, webhook_url=webhook, api="imagepipeline")
+            plan.mode = Mode.IMG2IMG_IP_ADAPTER if plan.mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
+        return plan
+
+    def _store(self, plan: _Plan, author_id: str | None) -> dict[str, Any]:
+        clean = {k: v for k, v in plan.scenario.items() if v is not None}
+        _, response = self.inference.submit(
+            plan.mode, clean, author_id=author_id, webhook_url=plan.webhook, api="imagepipeline"
+        )
         return {"id": response["job"]["jobId"], "status": "PENDING"}
 
     def status(self, task_id: str) -> dict[str, Any]:

@@ -1,7 +1,14 @@
-"""API keys: created with a random secret, stored as a salted scrypt hash, checked in constant time."""
+"""API keys: created with a random secret, stored as a salted scrypt hash, checked in constant time.
+
+A check that hashes costs the same whether the key id exists or not (a dummy hash for unknown ids), is limited
+per key id and client address (auth_limits.py: 429 once the failures run out) and runs on a few threads of its
+own, so a flood of wrong secrets cannot take the request threads. A pair already verified is remembered by its
+SHA-256, but every request still reads the key's row, so a revoked (or re-hashed) key stops working at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from diffuserve.errors import Unauthorized
+from diffuserve.service.auth_limits import AuthLimiter
 from diffuserve.storage.key_repository import KeyRepository
 from diffuserve.storage.records import ApiKeyRecord
 from diffuserve.storage.timeutil import utcnow
@@ -22,6 +30,7 @@ from diffuserve.storage.timeutil import utcnow
 LOCAL_AUTHOR = "local"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _CACHE_SIZE = 1024
+HASH_SLOTS = 2  # scrypt checks run at once (16 MiB and ~0.1 s of a core each); more wait, off the request threads
 
 
 @dataclass(frozen=True)
@@ -36,11 +45,26 @@ def _hash(secret: str, salt: bytes) -> bytes:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class _Verified:
+    key_id: str
+    secret_hash: bytes
+
+
+def _wrong() -> Unauthorized:
+    return Unauthorized("the API key or secret is wrong", reason="invalid_credentials")
+
+
 class KeyService:
-    def __init__(self, keys: KeyRepository) -> None:
+    def __init__(self, keys: KeyRepository, limiter: AuthLimiter | None = None) -> None:
         self.keys = keys
-        self._verified: dict[bytes, str] = {}
+        self.limiter = limiter
+        self._verified: dict[bytes, _Verified] = {}
         self._lock = threading.Lock()
+        # Unknown key ids are hashed against these, so they cost what a known key costs and never match.
+        self._dummy_salt = secrets.token_bytes(16)
+        self._dummy_hash = secrets.token_bytes(32)
+        self._slots: asyncio.Semaphore | None = None
 
     def create(self) -> NewKey:
         key = NewKey(key="api_" + secrets.token_hex(12), secret=secrets.token_urlsafe(32))
@@ -50,21 +74,49 @@ class KeyService:
         )
         return key
 
-    def verify(self, key: str, secret: str) -> str:
-        """The key id when key and secret match a stored key; Unauthorized otherwise."""
-        # scrypt is slow on purpose; a pair already verified is remembered by its SHA-256 (in memory only).
+    async def verify(self, key: str, secret: str, *, client: str | None = None) -> str:
+        """The key id when key and secret match a live stored key; Unauthorized otherwise, or RateLimited when
+        this key id or this client address has failed too often lately (answered before any hashing)."""
         fingerprint = hashlib.sha256(f"{key}:{secret}".encode()).digest()
         with self._lock:
-            if fingerprint in self._verified:
-                return self._verified[fingerprint]
-        record = self.keys.get(key)
-        if record is None or record.revoked or not hmac.compare_digest(_hash(secret, record.salt), record.secret_hash):
-            raise Unauthorized("the API key or secret is wrong", reason="invalid_credentials")
+            verified = self._verified.get(fingerprint)
+        if verified is not None:
+            if await asyncio.to_thread(self._still_live, verified):
+                return verified.key_id
+            with self._lock:
+                self._verified.pop(fingerprint, None)
+            raise _wrong()
+        if self.limiter is not None:
+            self.limiter.attempt(key, client)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(HASH_SLOTS)
+        async with self._slots:
+            record = await asyncio.to_thread(self._check, key, secret)
+        if record is None:
+            raise _wrong()
+        if self.limiter is not None:
+            self.limiter.succeeded(key, client)
         with self._lock:
             if len(self._verified) >= _CACHE_SIZE:
                 self._verified.clear()
-            self._verified[fingerprint] = record.key_id
+            self._verified[fingerprint] = _Verified(record.key_id, record.secret_hash)
         return record.key_id
+
+    def _check(self, key: str, secret: str) -> ApiKeyRecord | None:
+        """The key's record when the secret is right and the key live; one scrypt either way."""
+        record = self.keys.get(key)
+        salt, expected = (
+            (record.salt, record.secret_hash) if record is not None else (self._dummy_salt, self._dummy_hash)
+        )
+        matches = hmac.compare_digest(_hash(secret, salt), expected)
+        return record if record is not None and matches and not record.revoked else None
+
+    def _still_live(self, verified: _Verified) -> bool:
+        """A remembered pair holds while its key exists, is not revoked and keeps the hash it was checked with."""
+        record = self.keys.get(verified.key_id)
+        return (
+            record is not None and not record.revoked and hmac.compare_digest(record.secret_hash, verified.secret_hash)
+        )
 
 
 def credentials_from_headers(headers: Mapping[str, str]) -> tuple[str, str] | None:
@@ -101,8 +153,11 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def authenticate(keys: KeyService, headers: Mapping[str, str], client_host: str | None, *, open_mode: bool) -> str:
-    """The caller's author id: its key id, or LOCAL_AUTHOR for a loopback client in open mode; else Unauthorized."""
+async def authenticate(
+    keys: KeyService, headers: Mapping[str, str], client_host: str | None, *, open_mode: bool
+) -> str:
+    """The caller's author id: its key id, or LOCAL_AUTHOR for a loopback client in open mode; else Unauthorized
+    (or RateLimited after too many failures)."""
     credentials = credentials_from_headers(headers)
     if credentials is None:
         if open_mode and is_loopback(client_host):
@@ -111,7 +166,7 @@ def authenticate(keys: KeyService, headers: Mapping[str, str], client_host: str 
             "missing credentials: send Authorization: Basic base64(key:secret) (diffuserve keys create)",
             reason="missing_credentials",
         )
-    return keys.verify(*credentials)
+    return await keys.verify(*credentials, client=client_host)
 
 
 def loopback_hosts(public_url: str) -> list[str]:

@@ -26,9 +26,14 @@ from diffuserve.storage.tables import Base
 from diffuserve.storage.timeutil import utcnow
 from tests.storage.databases import BACKENDS, database_url
 
-# What revisions 0002 and 0003 added to the schema `create_all` made before migrations existed.
-NEW_COLUMNS = ("lease_owner", "lease_expires_at")
-NEW_INDEX = "ix_jobs_queue"
+# What revisions after 0001 added to the schema `create_all` made before migrations existed.
+NEW_COLUMNS = (
+    ("jobs", "lease_owner"),
+    ("jobs", "lease_expires_at"),
+    ("jobs", "cancel_requested"),
+    ("assets", "pending"),
+)
+NEW_INDEXES = ("ix_jobs_queue", "ix_assets_pending")
 NEW_TABLES = ("uploads",)
 
 
@@ -68,14 +73,15 @@ def _schema(engine: Engine) -> dict[str, Any]:
 
 
 def _make_pre_alembic(engine: Engine) -> None:
-    """A database as diffuserve made it before migrations: `create_all`, without what revisions 0002-0003 add."""
+    """A database as diffuserve made it before migrations: `create_all`, without what later revisions add."""
     Base.metadata.create_all(engine)
     with engine.begin() as connection:
         for table in NEW_TABLES:
             connection.execute(text(f"DROP TABLE {table}"))
-        connection.execute(text(f"DROP INDEX {NEW_INDEX}"))
-        for column in NEW_COLUMNS:
-            connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
+        for index in NEW_INDEXES:
+            connection.execute(text(f"DROP INDEX {index}"))
+        for table, column in NEW_COLUMNS:
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
 
 
 def test_a_new_database_is_created_at_head_matching_the_tables_in_code(url: str, engine: Engine) -> None:
@@ -122,9 +128,10 @@ def test_a_database_made_before_migrations_is_stamped_upgraded_and_keeps_its_row
     with engine.begin() as connection:  # back to the old schema, rows kept
         for table in NEW_TABLES:
             connection.execute(text(f"DROP TABLE {table}"))
-        connection.execute(text(f"DROP INDEX {NEW_INDEX}"))
-        for column in NEW_COLUMNS:
-            connection.execute(text(f"ALTER TABLE jobs DROP COLUMN {column}"))
+        for index in NEW_INDEXES:
+            connection.execute(text(f"DROP INDEX {index}"))
+        for table, column in NEW_COLUMNS:
+            connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     assert "alembic_version" not in inspect(engine).get_table_names()
 
     db = Database(url)

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import anyio.to_thread
+
 from diffuserve.errors import Unauthorized
 from diffuserve.service.auth_limits import AuthLimiter
 from diffuserve.storage.key_repository import KeyRepository
@@ -78,29 +80,42 @@ class KeyService:
         """The key id when key and secret match a live stored key; Unauthorized otherwise, or RateLimited when
         this key id or this client address has failed too often lately (answered before any hashing)."""
         fingerprint = hashlib.sha256(f"{key}:{secret}".encode()).digest()
-        with self._lock:
-            verified = self._verified.get(fingerprint)
+        verified = self._remembered(fingerprint)
         if verified is not None:
-            if await asyncio.to_thread(self._still_live, verified):
-                return verified.key_id
-            with self._lock:
-                self._verified.pop(fingerprint, None)
-            raise _wrong()
+            return await self._live(fingerprint, verified)
         if self.limiter is not None:
             self.limiter.attempt(key, client)
         if self._slots is None:
             self._slots = asyncio.Semaphore(HASH_SLOTS)
         async with self._slots:
-            record = await asyncio.to_thread(self._check, key, secret)
-        if record is None:
+            # Requests with the same new pair arrive together: the first one hashes, the others find it here.
+            verified = self._remembered(fingerprint)
+            if verified is None:
+                record = await asyncio.to_thread(self._check, key, secret)
+                if record is not None:
+                    verified = _Verified(record.key_id, record.secret_hash)
+                    with self._lock:
+                        if len(self._verified) >= _CACHE_SIZE:
+                            self._verified.clear()
+                        self._verified[fingerprint] = verified
+        if verified is None:
             raise _wrong()
         if self.limiter is not None:
             self.limiter.succeeded(key, client)
+        return verified.key_id
+
+    def _remembered(self, fingerprint: bytes) -> _Verified | None:
         with self._lock:
-            if len(self._verified) >= _CACHE_SIZE:
-                self._verified.clear()
-            self._verified[fingerprint] = _Verified(record.key_id, record.secret_hash)
-        return record.key_id
+            return self._verified.get(fingerprint)
+
+    async def _live(self, fingerprint: bytes, verified: _Verified) -> str:
+        """A remembered pair's key id, after one read of the key's row (on a request thread, as the request's
+        own work): a key revoked or re-hashed since is forgotten and refused."""
+        if await anyio.to_thread.run_sync(self._still_live, verified):
+            return verified.key_id
+        with self._lock:
+            self._verified.pop(fingerprint, None)
+        raise _wrong()
 
     def _check(self, key: str, secret: str) -> ApiKeyRecord | None:
         """The key's record when the secret is right and the key live; one scrypt either way."""

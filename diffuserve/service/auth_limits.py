@@ -4,8 +4,9 @@ is answered 429 at once instead of taking the CPU from everyone else.
 Each key id and each client address has a token bucket of `limit` tokens refilled evenly over `window_s`. A check
 that must hash (credentials not already verified) takes a token from both buckets first, and gets it back when
 the secret turns out right; so only failures drain a bucket, and an empty bucket answers 429 with Retry-After
-before any hashing. Unknown key ids are counted exactly like known ones (no oracle in the limit either). Already
-verified credentials never reach the limiter, so a legitimate client keeps working while its key id is attacked.
+before any hashing, after a short delay that costs the server nothing (REFUSAL_DELAY_S). Unknown key ids are
+counted exactly like known ones (no oracle in the limit either). Already verified credentials never reach the
+limiter, so a legitimate client keeps working while its key id is attacked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 from diffuserve.errors import RateLimited
 
 MAX_TRACKED = 10_000  # buckets kept per limiter; a full bucket is the same as none, so the oldest go first
+# A refusal is answered after this long (or its Retry-After, if sooner), costing nothing meanwhile: a flooding
+# client that waits for its answers then sends about one request a second per connection instead of hundreds.
+REFUSAL_DELAY_S = 1.0
 
 
 @dataclass

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import os
 import secrets
 import threading
 from collections.abc import Mapping
@@ -22,8 +23,8 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 
-from diffuserve.errors import Unauthorized
-from diffuserve.service.auth_limits import AuthLimiter
+from diffuserve.errors import RateLimited, Unauthorized
+from diffuserve.service.auth_limits import REFUSAL_DELAY_S, AuthLimiter
 from diffuserve.storage.key_repository import KeyRepository
 from diffuserve.storage.records import ApiKeyRecord
 from diffuserve.storage.timeutil import utcnow
@@ -32,7 +33,9 @@ from diffuserve.storage.timeutil import utcnow
 LOCAL_AUTHOR = "local"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _CACHE_SIZE = 1024
-HASH_SLOTS = 2  # scrypt checks run at once (16 MiB and ~0.1 s of a core each); more wait, off the request threads
+# scrypt checks run at once (16 MiB and ~0.1 s of a core each), a quarter of the cores: a flood of wrong secrets
+# never takes more; more checks wait, off the request threads.
+HASH_SLOTS = max(1, (os.cpu_count() or 1) // 4)
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,11 @@ async def authenticate(
             "missing credentials: send Authorization: Basic base64(key:secret) (diffuserve keys create)",
             reason="missing_credentials",
         )
-    return await keys.verify(*credentials, client=client_host)
+    try:
+        return await keys.verify(*credentials, client=client_host)
+    except RateLimited as exc:
+        await asyncio.sleep(min(exc.retry_after_s, REFUSAL_DELAY_S))
+        raise
 
 
 def loopback_hosts(public_url: str) -> list[str]:

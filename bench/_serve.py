@@ -41,9 +41,12 @@ def _log_tail(path: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def serve(data_dir: Path, env: Mapping[str, str] | None = None, ready_timeout: float = 120) -> Iterator[str]:
+def serve(
+    data_dir: Path, env: Mapping[str, str] | None = None, ready_timeout: float = 120, *, open_mode: bool = True
+) -> Iterator[str]:
     """Runs `diffuserve serve --open-mode` on a free loopback port with `data_dir` as its data folder and `env`
     on top of this process's environment; yields its base URL once GET /v1/models answers, and always stops it.
+    Without `open_mode` the server wants keys (`diffuserve keys create`) and is ready once /readyz answers 200.
 
     The server's output goes to <data_dir>/server.log; its tail is in the error when the server never gets ready.
     """
@@ -51,9 +54,12 @@ def serve(data_dir: Path, env: Mapping[str, str] | None = None, ready_timeout: f
     log_path = data_dir / "server.log"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "diffuserve.cli", "serve", "--port", str(port)]
+    if open_mode:
+        command.append("--open-mode")
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "diffuserve.cli", "serve", "--open-mode", "--port", str(port)],
+            command,
             env={**os.environ, **(env or {}), "DIFFUSERVE_DATA_DIR": str(data_dir)},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -65,7 +71,7 @@ def serve(data_dir: Path, env: Mapping[str, str] | None = None, ready_timeout: f
                 if server.poll() is not None:
                     raise RuntimeError(f"diffuserve serve exited with {server.returncode}:\n{_log_tail(log_path)}")
                 try:
-                    client.get("/v1/models").raise_for_status()
+                    client.get("/v1/models" if open_mode else "/readyz").raise_for_status()
                     break
                 except (httpx.TransportError, httpx.HTTPStatusError):
                     if time.monotonic() > deadline:

@@ -7,9 +7,10 @@ import fcntl
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from diffuserve.api import (
     routes_uploads,
     routes_web,
 )
+from diffuserve.api.access_log import redact_access_log
 from diffuserve.api.errors import install_error_handlers
 from diffuserve.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from diffuserve.api.openapi import install_openapi
@@ -45,6 +47,7 @@ from diffuserve.jobs.events import LocalBus
 from diffuserve.jobs.worker import Worker
 from diffuserve.mcp.http import mount_mcp
 from diffuserve.service.assets import AssetService
+from diffuserve.service.auth_limits import AuthLimiter
 from diffuserve.service.downloads import DownloadService
 from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.imagepipeline import ImagePipelineService
@@ -57,14 +60,18 @@ from diffuserve.service.quotas import Limits
 from diffuserve.service.services import Services
 from diffuserve.service.signing import UrlSigner, load_or_create_secret
 from diffuserve.service.uploads import UploadService
+from diffuserve.service.webhook_signature import load_or_create_secret as load_or_create_webhook_secret
+from diffuserve.service.webhook_signature import parse_secret
 from diffuserve.service.webhooks import WebhookNotifier
 from diffuserve.storage.asset_repository import AssetRepository
 from diffuserve.storage.asset_store import AssetStore
 from diffuserve.storage.blob_stores import open_blob_store
 from diffuserve.storage.blobs import BlobStore
 from diffuserve.storage.database import Database
+from diffuserve.storage.files import private_dir
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.key_repository import KeyRepository
+from diffuserve.storage.sweep import sweep_at_start, sweep_stale
 from diffuserve.storage.upload_repository import UploadRepository
 
 if TYPE_CHECKING:  # the engine (torch) loads on the worker's thread
@@ -84,7 +91,7 @@ def check_settings(settings: Settings) -> None:
 @contextmanager
 def lock_data_dir(data_dir: Path) -> Iterator[None]:
     """One process per data folder: a second one would re-queue, and run again, the job the first is running."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     with (data_dir / ".lock").open("a") as handle:  # closing the file releases the lock
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -94,7 +101,7 @@ def lock_data_dir(data_dir: Path) -> Iterator[None]:
 
 
 def open_database(settings: Settings) -> Database:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     db = Database(settings.resolved_database_url)
     db.upgrade()
     return db
@@ -245,6 +252,7 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         allow_private=settings.fetch_allow_private,
         max_bytes=settings.fetch_max_bytes,
         timeout_s=settings.fetch_timeout_s,
+        max_concurrent=settings.fetch_concurrency,
     )
     inference = InferenceService(
         registry=stores.registry,
@@ -266,7 +274,14 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=stores.blobs),
         assets=AssetService(assets=stores.assets, signer=signer),
         models=ModelService(stores.registry),
-        keys=KeyService(KeyRepository(stores.db)),
+        keys=KeyService(
+            KeyRepository(stores.db),
+            AuthLimiter(
+                per_key=settings.auth_failures_per_key,
+                per_address=settings.auth_failures_per_address,
+                window_s=settings.auth_failure_window_s,
+            ),
+        ),
         imagepipeline=ImagePipelineService(
             inference=inference, jobs=jobs, registry=stores.registry, http=http, signer=signer
         ),
@@ -282,22 +297,29 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         signer=signer,
         attempts=settings.webhook_attempts,
         backoff_s=settings.webhook_backoff_s,
+        secret_key=parse_secret(
+            settings.webhook_secret or load_or_create_webhook_secret(settings.data_dir / "webhook-secret.key")
+        ),
     )
     # At shutdown the worker stops first, so jobs that end in its grace period still get their webhooks.
     stack.callback(webhooks.stop)
     worker = None
     if isinstance(bus, LocalBus):
         worker = build_worker(settings, stores, bus, engine, name=settings.worker_name or "embedded")
+        # Alone on its data folder and before any work: remove what an earlier crash left.
+        sweep_at_start(stores.assets, UploadRepository(stores.db))
         # The worker starts first: the jobs its start fails (too many interrupted runs) are then owed
         # webhooks that the notifier's start finds.
         worker.start()
         stack.callback(worker.stop, timeout_s=settings.shutdown_timeout_s)
         webhooks.start()
     else:
-        # A cluster: one replica at a time reaps expired leases, re-dispatches and sends owed webhooks.
+        # A cluster: one replica at a time reaps expired leases, re-dispatches, sends owed webhooks and removes
+        # what crashed writers left pending.
         assert dispatcher is not None
         reaper = Reaper(jobs, dispatcher, settings.redispatch_after_s)
-        duties = [reaper.reap, reaper.redispatch, webhooks.send_owed]
+        sweep: Callable[[], None] = partial(sweep_stale, stores.assets)
+        duties = [reaper.reap, reaper.redispatch, webhooks.send_owed, sweep]
         leader = Leader(bus.redis, f"{socket.gethostname()}-{os.getpid()}", duties)
         webhooks.start(listen=False)
         leader.start()
@@ -340,6 +362,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         finally:
             await asyncio.to_thread(container.close)
 
+    redact_access_log()
     app = FastAPI(
         title="diffuserve",
         version=__version__,

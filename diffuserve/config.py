@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     project_max_work_per_hour: float = Field(default=100_000.0, ge=0)
     # Whole queue: above this many queued jobs new ones are refused with 503 and Retry-After (0 = no bound).
     max_queued_jobs: int = Field(default=1000, ge=0)
+    # Failed authentications (wrong secret; unknown or revoked key) allowed per key id, and per client address,
+    # within auth_failure_window_s; past that, 429 with Retry-After before any hashing. Token buckets refilled
+    # evenly over the window; a right secret costs no token. Addresses as uvicorn sees them (behind a proxy,
+    # uvicorn's --forwarded-allow-ips makes them the clients').
+    auth_failures_per_key: int = Field(default=10, ge=1)
+    auth_failures_per_address: int = Field(default=30, ge=1)
+    auth_failure_window_s: float = Field(default=60.0, gt=0)
     # MCP toolsets of a connection that names none (`/mcp?toolsets=...`, `diffuserve mcp --toolsets ...`),
     # comma-separated: default (Scenario's hosted task-level tools), scenario-api (the REST-shaped tools), full.
     mcp_toolsets: str = "default"
@@ -120,9 +127,16 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     fetch_timeout_s: float = Field(default=15.0, gt=0)
     fetch_allow_private: bool = False
+    # Image URLs fetched at once, all requests together (asynchronously: a fetch holds no request thread); a
+    # request that finds no free slot within fetch_timeout_s is answered 503 with Retry-After.
+    fetch_concurrency: int = Field(default=16, ge=1)
     # Webhook delivery: attempts and the first backoff delay (doubles each retry).
     webhook_attempts: int = Field(default=5, ge=1)
     webhook_backoff_s: float = Field(default=1.0, ge=0)
+    # Signs webhooks (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature headers). Format
+    # "whsec_" + base64 of 24 to 64 random bytes; default: generated once in <data_dir>/webhook-secret.key.
+    # Every API replica of a cluster needs the same one.
+    webhook_secret: str | None = None
 
     @classmethod
     def from_cli(cls, args: Any, **overrides: Any) -> Settings:

@@ -10,6 +10,7 @@ DiffuserveError
 ├── ModelLoadError      a registered model's files are missing or not what was expected
 ├── ConfigError         a setting is malformed or names a service that cannot be used
 ├── Unavailable         a service the request needs (the database) cannot be reached right now; retry later
+├── RateLimited         too many attempts (failed authentications) in a while; retry after `retry_after_s`
 └── GenerationCanceled  the run was stopped by its cancel flag
 """
 

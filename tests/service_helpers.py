@@ -137,6 +137,7 @@ class LocalReceiver:
 
     def __init__(self, *, refuse_first: bool = False) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.deliveries: list[tuple[dict[str, str], bytes]] = []  # (headers, raw body) of every POST received
         self.attempts = 0
         receiver = self
 
@@ -150,7 +151,9 @@ class LocalReceiver:
                 self.wfile.write(body)
 
             def do_POST(self) -> None:
-                payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                payload = json.loads(raw)
+                receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, raw))
                 receiver.attempts += 1
                 ok = not (refuse_first and receiver.attempts == 1)
                 if ok:

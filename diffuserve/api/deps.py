@@ -24,11 +24,11 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def authenticate(request: Request, services: ServicesDep) -> keys.Caller:
+async def authenticate(request: Request, services: ServicesDep) -> keys.Caller:
     """The caller: its API key, project and role (the default project's admin in open mode); Unauthorized
-    otherwise."""
+    otherwise, 429 after too many failures. Async: a check waiting for its scrypt holds no request thread."""
     client = request.client.host if request.client else None
-    return keys.authenticate(services.keys, request.headers, client, open_mode=services.open_mode)
+    return await keys.authenticate(services.keys, request.headers, client, open_mode=services.open_mode)
 
 
 CallerDep = Annotated[keys.Caller, Depends(authenticate)]

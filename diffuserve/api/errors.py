@@ -1,7 +1,7 @@
 """The one place where errors become HTTP responses: {"reason", "message"} bodies, never a 500 for bad input.
 
 InvalidRequest -> 400   Unauthorized -> 401   Forbidden -> 403   NotFound -> 404   Conflict, GenerationCanceled -> 409
-RateLimited -> 429 with Retry-After
+RateLimited -> 429 with Retry-After (whole seconds, rounded up)
 ModelLoadError, ConfigError -> 500 (the server's files or settings are wrong, not the request)
 Unavailable, and a database that cannot be reached -> 503 with Retry-After (nothing was lost; retry)
 FastAPI's RequestValidationError (bad JSON, wrong types) -> 400 naming the field
@@ -44,6 +44,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DiffuserveError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (GenerationCanceled, 409),
+    (RateLimited, 429),
     (ModelLoadError, 500),
     (ConfigError, 500),
     (Unavailable, 503),

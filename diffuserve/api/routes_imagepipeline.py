@@ -12,14 +12,17 @@ from diffuserve.api.schemas import ImagePipelineCreate, body_schema
 router = APIRouter(tags=["imagepipeline"])
 
 
+# Async: image URLs are fetched on the event loop; the checks and the storing run on threads (service).
 @router.post("/sd/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
-def post_sd(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    return services.imagepipeline.submit("sd15", body, caller=caller)
+async def post_sd(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return await services.imagepipeline.submit("sd15", body, caller=caller)
 
 
 @router.post("/sdxl/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
-def post_sdxl(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    return services.imagepipeline.submit("sdxl", body, caller=caller)
+async def post_sdxl(
+    body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep
+) -> dict[str, Any]:
+    return await services.imagepipeline.submit("sdxl", body, caller=caller)
 
 
 @router.get("/sd/text2image/v1/status/{task_id}")

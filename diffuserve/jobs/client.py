@@ -9,8 +9,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from diffuserve.jobs.events import CancelRequest, EventBus, JobEvent, JobListener
-from diffuserve.storage.job_repository import JobRepository
-from diffuserve.storage.records import JobStatus
+from diffuserve.storage.job_repository import CancelOutcome, JobRepository
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +41,15 @@ class BusJobClient:
             self.bus.notify_work()
 
     def cancel(self, job_id: str) -> bool:
-        canceled = self.jobs.transition(job_id, JobStatus.CANCELED, expect=(JobStatus.QUEUED,))
-        if canceled is not None:
+        """The request is stored with the job first, so it holds across restarts and missed messages."""
+        job, outcome = self.jobs.request_cancel(job_id)
+        if outcome is CancelOutcome.CANCELED:
             logger.info("job canceled while queued job_id=%s", job_id)
-            self.bus.publish(JobEvent(canceled.id, canceled.status, canceled.progress))
+            self.bus.publish(JobEvent(job.id, job.status, job.progress))
             return True
-        if not self.jobs.get(job_id).status.is_running:
+        if outcome is CancelOutcome.FINISHED:
             return False
+        logger.info("cancel requested job_id=%s", job_id)
         self.bus.request_cancel(CancelRequest(job_id))
         return True
 

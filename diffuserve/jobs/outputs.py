@@ -7,7 +7,7 @@ from typing import Any
 from diffuserve.catalog.infotext import png_info
 from diffuserve.catalog.types import GenerationResult, Mode
 from diffuserve.storage.asset_store import AssetStore, NewAsset, png_bytes
-from diffuserve.storage.records import JobRecord
+from diffuserve.storage.records import AssetRecord, JobRecord
 
 # Asset `source` per mode (spec §4.4).
 SOURCE_BY_MODE = {
@@ -24,12 +24,12 @@ def preview_key(job_id: str, index: int) -> str:
     return f"previews/{job_id}/{index}.png"
 
 
-def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: GenerationResult) -> list[str]:
-    """Each image as an asset with its seed and parameters (PNG text: A1111's infotext and JSON; asset metadata);
-    returns their ids."""
+def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: GenerationResult) -> list[AssetRecord]:
+    """Each image as a pending asset with its seed and parameters (PNG text: A1111's infotext and JSON; asset
+    metadata). They become live with the job's success (one transaction), so a crash before it orphans nothing."""
     inp = job.input
     resolved = result.resolved
-    asset_ids: list[str] = []
+    stored: list[AssetRecord] = []
     for generated in result.images:
         info = png_info(resolved, generated.seed, modelId=inp["modelId"])
         metadata: dict[str, Any] = {
@@ -58,7 +58,7 @@ def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: Genera
             metadata["referenceImages"] = list(inp["ipAdapterImageIds"])
         if inp.get("concepts"):
             metadata["concepts"] = list(inp["concepts"])
-        record = assets.create(
+        record = assets.stage(
             png_bytes(generated.image, info),
             NewAsset(
                 name=metadata["name"],
@@ -75,5 +75,5 @@ def store_outputs(assets: AssetStore, job: JobRecord, mode: Mode, result: Genera
             ),
             image=generated.image,
         )
-        asset_ids.append(record.id)
-    return asset_ids
+        stored.append(record)
+    return stored

@@ -7,9 +7,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from diffuserve.catalog.types import Callbacks, GenerationRequest, GenerationResult, Mode, Progress
+from diffuserve.crashpoints import pause_point
 from diffuserve.errors import DiffuserveError, GenerationCanceled, NotFound
 from diffuserve.jobs.events import JobEvent
 from diffuserve.jobs.inputs import InputImages, build_request
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # the engine (torch) is imported by the worker's thread, not 
     from diffuserve.engine.engine import Engine
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROGRESS_WRITE_INTERVAL_S = 0.1
 RECORD_ATTEMPTS = 8  # about 15 s of retries for a status change while the database is away
@@ -70,20 +72,24 @@ class JobRunner:
 
     def _move(self, job_id: str, status: JobStatus, **kwargs: Any) -> JobRecord | None:
         """A status change that must be recorded: retried while the database is away (a restart, a failover)."""
-        for attempt in itertools.count(1):
-            try:
-                record = self.jobs.transition(job_id, status, owner=self.owner, **kwargs)
-                break
-            except NotFound:
-                raise
-            except Exception as exc:
-                if attempt >= RECORD_ATTEMPTS:
-                    raise
-                logger.warning("could not record job_id=%s status=%s, retrying error=%s", job_id, status, exc)
-                time.sleep(min(5.0, 0.1 * 2**attempt))
+        record = _retrying(
+            job_id, status.value, lambda: self.jobs.transition(job_id, status, owner=self.owner, **kwargs)
+        )
         if record is not None:
             self.announce(record)
         return record
+
+    def release(self, job_ids: list[str]) -> list[JobRecord]:
+        """Jobs this worker runs go back to the queue (or end canceled, when asked) at once: a shutdown."""
+        released = _retrying(",".join(job_ids), "released", lambda: self.jobs.release(job_ids, owner=self.owner))
+        for record in released:
+            logger.info(
+                "job %s at shutdown job_id=%s",
+                "re-queued" if record.status is JobStatus.QUEUED else record.status.value,
+                record.id,
+            )
+            self.announce(record)
+        return released
 
     def _note(self, job_id: str, status: JobStatus, **kwargs: Any) -> None:
         """Progress and previews: worth a try, never worth stopping the run for (the next one will do)."""
@@ -171,6 +177,7 @@ class JobRunner:
 
         def on_progress(progress: Progress) -> None:
             nonlocal last_write
+            pause_point("step")
             now = time.monotonic()
             final = progress.done >= progress.total
             if not final and now - last_write < PROGRESS_WRITE_INTERVAL_S:
@@ -207,8 +214,7 @@ class JobRunner:
         job = control.job
         self._remove_leftovers(job, outputs=False)
         if control.shutdown and not control.canceled:
-            if self._move(job.id, JobStatus.QUEUED, progress=0.0, preview_count=0, expect=RUNNING):
-                logger.info("job re-queued at shutdown job_id=%s", job.id)
+            self.release([job.id])  # canceled instead when a user asked for that meanwhile
         elif self._move(job.id, JobStatus.CANCELED, preview_count=0, expect=RUNNING):
             logger.info("job canceled job_id=%s", job.id)
 
@@ -228,9 +234,21 @@ class JobRunner:
     def _finalize(self, job: JobRecord, result: GenerationResult) -> None:
         if self._move(job.id, JobStatus.FINALIZING, expect=RUNNING) is None:
             return  # canceled after its last step
-        asset_ids = store_outputs(self.assets, job, Mode(job.mode), result)
+        outputs = store_outputs(self.assets, job, Mode(job.mode), result)
+        asset_ids = [a.id for a in outputs]
+        pause_point("outputs.staged")
         self._clear_previews(job)
-        self._move(job.id, JobStatus.SUCCESS, progress=1.0, asset_ids=asset_ids, preview_count=0, output={})
+        done = self._move(
+            job.id,
+            JobStatus.SUCCESS,
+            progress=1.0,
+            asset_ids=asset_ids,
+            preview_count=0,
+            output={},
+            live_assets=asset_ids,
+        )
+        if done is None:  # the job went elsewhere (lease lost) or ended meanwhile: what this run staged goes
+            self.assets.discard(outputs)
 
     def _remove_leftovers(self, job: JobRecord, *, outputs: bool) -> None:
         """Best effort: a job that did not succeed keeps no previews (and, with `outputs`, no assets)."""
@@ -248,6 +266,21 @@ class JobRunner:
             if not self.blobs.exists(key):
                 break
             self.blobs.delete(key)
+
+
+def _retrying(job_id: str, what: str, write: Callable[[], T]) -> T:
+    """A write that must be recorded: retried while the database is away (a restart, a failover)."""
+    for attempt in itertools.count(1):
+        try:
+            return write()
+        except NotFound:
+            raise
+        except Exception as exc:
+            if attempt >= RECORD_ATTEMPTS:
+                raise
+            logger.warning("could not record job_id=%s status=%s, retrying error=%s", job_id, what, exc)
+            time.sleep(min(5.0, 0.1 * 2**attempt))
+    raise AssertionError("unreachable")
 
 
 def _message(exc: BaseException) -> str:

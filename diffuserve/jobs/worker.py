@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 IDLE_POLL_S = 1.0
+# After the shutdown grace, how long a stopped job may take to reach the end of its denoising step before the
+# worker gives it back to the queue itself (its thread is left to die with the process).
+STOP_WAIT_S = 5.0
 CANDIDATES = 256  # queued jobs looked at when forming a batch
 
 
@@ -109,7 +112,8 @@ class Worker:
         self._build()
 
     def stop(self, *, timeout_s: float) -> None:
-        """Lets the running batch finish for up to timeout_s, then stops its jobs (they go back to the queue)."""
+        """Lets the running batch finish for up to timeout_s, then stops its jobs (they go back to the queue,
+        or end canceled when a user asked); a job whose step outlasts that too is given back all the same."""
         self._stopping.set()
         self.bus.notify_work()
         self.state = WorkerState.DRAINING
@@ -117,7 +121,9 @@ class Worker:
             self._loop.join(timeout_s)
             if self._loop.is_alive():
                 self._stop_running_jobs()
-                self._loop.join(30)
+                self._loop.join(STOP_WAIT_S)
+            if self._loop.is_alive():
+                self._release_running_jobs()
             self._loop = None
         if self._maintenance is not None:
             self._maintenance.join(5)
@@ -173,6 +179,18 @@ class Worker:
             control.shutdown = True
             control.cancel.set()
 
+    def _release_running_jobs(self) -> None:
+        """The batch did not stop within its step: its jobs leave this worker in the database now; the lease
+        fence keeps the stuck thread from writing them afterwards."""
+        running = self.running_jobs()
+        if not running or self._runner is None:
+            return
+        logger.warning("a step outlasted the shutdown grace; giving its jobs back job_ids=%s", ",".join(running))
+        try:
+            self._runner.release(running)
+        except Exception:
+            logger.exception("could not give the running jobs back; the next start re-queues them")
+
     def _on_cancel(self, request: CancelRequest) -> None:
         with self._controls_lock:
             control = self._controls.get(request.job_id)
@@ -188,7 +206,7 @@ class Worker:
                 running = self.running_jobs()
                 if running:
                     self.jobs.renew_leases(owner=self.name, job_ids=running, lease_s=self.lease_s)
-                    for job_id in self.bus.cancel_requested(running):
+                    for job_id in self._cancels_asked(running):
                         self._on_cancel(CancelRequest(job_id))
                 if self.heartbeat is not None:
                     self.heartbeat(self)
@@ -300,7 +318,7 @@ class Worker:
         for job in claimed:
             assert self._runner is not None
             self._runner.announce(job)
-        for job_id in self.bus.cancel_requested([c.job_id for c in controls]):  # asked while it was claimed
+        for job_id in self._cancels_asked([c.job_id for c in controls]):  # asked while it was claimed
             self._on_cancel(CancelRequest(job_id))
         if controls:
             logger.info(
@@ -311,6 +329,13 @@ class Worker:
                 ",".join(c.job_id for c in controls),
             )
         return controls
+
+    def _cancels_asked(self, job_ids: list[str]) -> list[str]:
+        """Cancel requests for these jobs, from the bus or stored with the jobs (a message this worker missed)."""
+        if not job_ids:
+            return []
+        asked = set(self.bus.cancel_requested(job_ids)) | set(self.jobs.cancel_requested(job_ids))
+        return [j for j in job_ids if j in asked]
 
     def _give_up(self, job_id: str, exc: Exception) -> None:
         """Fails a job the runner could not take through its lifecycle, so the queue does not pick it again;

@@ -11,8 +11,8 @@ query names, and an unknown toolset is a 400 with the REST error body.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import parse_qs
@@ -27,7 +27,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from diffuserve.config import Settings
-from diffuserve.errors import InvalidRequest, Unauthorized
+from diffuserve.errors import InvalidRequest, RateLimited, Unauthorized
 from diffuserve.mcp.context import McpContext, caller_token
 from diffuserve.mcp.server import build_server
 from diffuserve.mcp.toolsets import SELECTIONS, parse_toolsets
@@ -90,12 +90,8 @@ class McpHttpEndpoint:
     async def _author(self, scope: Scope) -> Caller:
         services = self._services()
         client = scope.get("client")
-        return await asyncio.to_thread(
-            keys.authenticate,
-            services.keys,
-            Headers(scope=scope),
-            client[0] if client else None,
-            open_mode=services.open_mode,
+        return await keys.authenticate(
+            services.keys, Headers(scope=scope), client[0] if client else None, open_mode=services.open_mode
         )
 
     def _toolsets(self, scope: Scope) -> frozenset[str]:
@@ -116,6 +112,11 @@ class McpHttpEndpoint:
                 headers={"WWW-Authenticate": 'Basic realm="diffuserve"'},
             )
             await response(scope, receive, send)
+            return
+        except RateLimited as exc:
+            retry = str(max(1, math.ceil(exc.retry_after_s)))
+            limited = {"reason": exc.reason, "message": exc.message}
+            await JSONResponse(limited, status_code=429, headers={"Retry-After": retry})(scope, receive, send)
             return
         try:
             selection = self._toolsets(scope)

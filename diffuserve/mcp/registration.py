@@ -31,6 +31,9 @@ from diffuserve.service.wire_types import describe, field_path
 logger = logging.getLogger(__name__)
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
+# Arrays and objects inside arguments nest at most this deep (the deepest real argument is 3: concepts); deeper
+# input, as JSON text or not, is a tool error instead of a RecursionError somewhere further on.
+MAX_NESTING = 32
 Handler = Callable[[ToolCall, ArgsT], Awaitable[CallToolResult]]
 
 
@@ -61,6 +64,26 @@ def _structured_names(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for name, prop in properties.items() if prop.get("type") in ("array", "object"))
 
 
+def _too_deep(field: str) -> InvalidRequest:
+    return InvalidRequest(
+        f"{field} is nested too deeply: arrays and objects may nest at most {MAX_NESTING} levels",
+        field=field,
+        reason="too_deeply_nested",
+    )
+
+
+def _check_nesting(name: str, value: Any) -> None:
+    """InvalidRequest when `value` holds arrays or objects nested deeper than MAX_NESTING (checked without
+    recursion, so any depth is safe to look at)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_NESTING:
+                raise _too_deep(name)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+
+
 def parse_arguments(model: type[ArgsT], raw: dict[str, Any]) -> ArgsT:
     """The model from raw arguments; an InvalidRequest naming the first bad field otherwise."""
     data = dict(raw)
@@ -68,8 +91,14 @@ def parse_arguments(model: type[ArgsT], raw: dict[str, Any]) -> ArgsT:
         value = data[name]
         # Some clients send arrays and objects as JSON text.
         if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
-            with contextlib.suppress(ValueError):
+            try:
                 data[name] = json.loads(value)
+            except RecursionError:
+                raise _too_deep(name) from None
+            except ValueError:
+                pass
+    for name, value in data.items():
+        _check_nesting(name, value)
     try:
         return model.model_validate(data)
     except RecursionError:
@@ -94,6 +123,9 @@ def make_tool(spec: ToolSpec[ArgsT]) -> Tool:
         except DiffuserveError as exc:
             logger.info("tool refused tool=%s reason=%s message=%s", spec.name, exc.reason, exc.message)
             return error_result(exc)
+        except RecursionError:
+            logger.info("tool refused tool=%s reason=too_deeply_nested", spec.name)
+            return error_result(_too_deep("arguments"))
         except Exception:
             logger.exception("tool failed tool=%s", spec.name)
             internal = DiffuserveError(

@@ -1,16 +1,19 @@
 """The imagepipeline.io-style API (spec §6): its fields mapped onto the same inference service and jobs.
 
 The task id is the job id. Image URLs are fetched through SafeHttp and become data URLs, so the request
-then follows exactly the Scenario path (assets, validation, job). Status: queued, warming-up, in-progress and
-finalizing read PENDING; success reads SUCCESS with download_urls; failure and canceled read FAILURE
-with error.
+then follows exactly the Scenario path (assets, validation, job). A submission is checked on a thread, its URLs
+fetched asynchronously (no thread waits on a slow server), then stored on a thread. Status: queued, warming-up,
+in-progress and finalizing read PENDING; success reads SUCCESS with download_urls; failure and canceled read
+FAILURE with error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -91,6 +94,20 @@ def status_body(job: JobRecord, signer: UrlSigner) -> dict[str, Any]:
     return {"id": job.id, "status": "PENDING"}
 
 
+@dataclass
+class _Plan:
+    """A checked submission whose image URLs are still to be fetched."""
+
+    mode: Mode
+    scenario: dict[str, Any]
+    webhook: str | None
+    init_url: str | None = None
+    ref_urls: list[str] = field(default_factory=list)
+    refs_field: str = "ip_adapter_image"
+    # A face set and a style set at once: (type, urls, field, scales) each, fetched into scenario["ipAdapters"].
+    sets: list[tuple[str, list[str], str, list[float]]] = field(default_factory=list)
+
+
 class ImagePipelineService:
     def __init__(
         self,
@@ -153,44 +170,48 @@ class ImagePipelineService:
             kinds = [IpAdapterType.CHARACTER if face and IpAdapterType.CHARACTER in sets else IpAdapterType.STYLE]
         return kinds
 
-    def _two_sets(
-        self, kinds: list[IpAdapterType], face: list[str], style: list[str], scales: list[float] | None
-    ) -> list[dict[str, Any]]:
-        """A face set (ip_adapter_image) and a style set (ip_adapter_style_images); `ip_adapter_scale` is one
-        scale per adapter in `ip_adapter`'s order, or one for both."""
-        if scales is not None and len(scales) not in (1, len(kinds)):
+    @staticmethod
+    def _scales_per_set(kinds: list[IpAdapterType], scales: list[float] | None) -> dict[IpAdapterType, list[float]]:
+        """`ip_adapter_scale` with two adapters: one scale per adapter in `ip_adapter`'s order, or one for both."""
+        if scales is None:
+            return {kind: [] for kind in kinds}
+        if len(scales) not in (1, len(kinds)):
             raise InvalidRequest(
                 f"ip_adapter_scale holds {len(scales)} values for {len(kinds)} adapters; give one per adapter, in "
                 "the order of ip_adapter, or one for all",
                 field="ip_adapter_scale",
             )
+        return {kind: [scales[0] if len(scales) == 1 else scales[i]] for i, kind in enumerate(kinds)}
 
-        def scale_of(kind: IpAdapterType) -> list[float]:
-            if scales is None:
-                return []
-            return [scales[0] if len(scales) == 1 else scales[kinds.index(kind)]]
-
-        return [
-            {
-                "type": IpAdapterType.CHARACTER.value,
-                "images": [self._data_url(u, "ip_adapter_image") for u in face],
-                "scales": scale_of(IpAdapterType.CHARACTER),
-            },
-            {
-                "type": IpAdapterType.STYLE.value,
-                "images": [self._data_url(u, "ip_adapter_style_images") for u in style],
-                "scales": scale_of(IpAdapterType.STYLE),
-            },
-        ]
-
-    def _data_url(self, url: str, field: str) -> str:
+    async def _data_url(self, url: str, field: str) -> str:
         if url.startswith("data:"):
             return url
-        data = self.http.fetch(url, field=field)
+        data = await self.http.fetch(url, field=field)
         return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
 
-    def submit(self, family: str, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+    async def submit(self, family: str, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """POST /{sd,sdxl}/text2image/v1 -> {"id", "status": "PENDING"}."""
+        plan = await asyncio.to_thread(self._plan, family, body)
+        # Only now, with the request's shape checked, are the URLs fetched (together, without a thread each).
+        fetched = await asyncio.gather(
+            *([self._data_url(plan.init_url, "init_image")] if plan.init_url else []),
+            *(self._data_url(u, plan.refs_field) for u in plan.ref_urls),
+            *(self._data_url(u, name) for _, urls, name, _ in plan.sets for u in urls),
+        )
+        if plan.init_url:
+            plan.scenario["image"] = fetched.pop(0)
+        if plan.ref_urls:
+            plan.scenario["ipAdapterImages"] = fetched[: len(plan.ref_urls)]
+        if plan.sets:
+            entries = []
+            for kind, urls, _, scales in plan.sets:
+                images, fetched = fetched[: len(urls)], fetched[len(urls) :]
+                entries.append({"type": kind, "images": images, "scales": scales})
+            plan.scenario["ipAdapters"] = entries
+        return await asyncio.to_thread(self._store, plan, caller)
+
+    def _plan(self, family: str, body: Mapping[str, Any]) -> _Plan:
+        """Every check that needs no image bytes; the URLs to fetch."""
         if not isinstance(body, Mapping):
             raise InvalidRequest("the request body must be a JSON object", field="body")
         prompt = coerce.as_str(body, "prompt")
@@ -222,7 +243,7 @@ class ImagePipelineService:
         webhook = coerce.as_str(body, "webhook") or None
         if webhook is not None:
             self.http.check(webhook, field="webhook")
-        mode = Mode.TXT2IMG
+        plan = _Plan(mode=Mode.TXT2IMG, scenario=scenario, webhook=webhook)
         init = _urls(body.get("init_image"), "init_image")
         names = _names(body.get("ip_adapter"))
         face = _urls(body.get("ip_adapter_image"), "ip_adapter_image")
@@ -234,10 +255,9 @@ class ImagePipelineService:
                     "ip_adapter needs ip_adapter_image or ip_adapter_style_images", field="ip_adapter_image"
                 )
             check_ip_image_count(len(face) + len(style), field=refs_field)
-        # Only now, with the request's shape checked, are the URLs fetched.
         if init:
-            mode = Mode.IMG2IMG
-            scenario["image"] = self._data_url(init[0], "init_image")
+            plan.mode = Mode.IMG2IMG
+            plan.init_url = init[0]
             strength = coerce.as_float(body, "strength")
             scenario["strength"] = None if strength is None else _in_range("strength", strength)
         if refs:
@@ -248,8 +268,12 @@ class ImagePipelineService:
                 scale_list = coerce.as_float_list(
                     {"ip_adapter_scale": scales if isinstance(scales, list) else [scales]}, "ip_adapter_scale"
                 )
-            if face and style:
-                scenario["ipAdapters"] = self._two_sets(kinds, face, style, scale_list)
+            if face and style:  # the face adapter with ip_adapter_image, the style adapter with the style images
+                per_set = self._scales_per_set(kinds, scale_list)
+                plan.sets = [
+                    (IpAdapterType.CHARACTER.value, face, "ip_adapter_image", per_set[IpAdapterType.CHARACTER]),
+                    (IpAdapterType.STYLE.value, style, "ip_adapter_style_images", per_set[IpAdapterType.STYLE]),
+                ]
             elif len(kinds) > 1:
                 raise InvalidRequest(
                     "ip_adapter names a face and a style adapter: send the face as ip_adapter_image and the style "
@@ -258,12 +282,15 @@ class ImagePipelineService:
                 )
             else:
                 scenario["ipAdapterType"] = kinds[0].value
-                scenario["ipAdapterImages"] = [self._data_url(u, refs_field) for u in refs]
+                plan.ref_urls, plan.refs_field = refs, refs_field
                 if scale_list is not None:
                     scenario["ipAdapterScales"] = scale_list
-            mode = Mode.IMG2IMG_IP_ADAPTER if mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
-        clean = {k: v for k, v in scenario.items() if v is not None}
-        _, response = self.inference.submit(mode, clean, caller=caller, webhook_url=webhook, api="imagepipeline")
+            plan.mode = Mode.IMG2IMG_IP_ADAPTER if plan.mode == Mode.IMG2IMG else Mode.TXT2IMG_IP_ADAPTER
+        return plan
+
+    def _store(self, plan: _Plan, caller: Caller) -> dict[str, Any]:
+        clean = {k: v for k, v in plan.scenario.items() if v is not None}
+        _, response = self.inference.submit(plan.mode, clean, caller=caller, webhook_url=plan.webhook, api="imagepipeline")
         return {"id": response["job"]["jobId"], "status": "PENDING"}
 
     def status(self, task_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:

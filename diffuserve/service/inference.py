@@ -11,6 +11,7 @@ from PIL import Image
 from diffuserve.catalog import validation
 from diffuserve.catalog.registry import Registry
 from diffuserve.catalog.types import Mode, ResolvedRequest
+from diffuserve.crashpoints import pause_point
 from diffuserve.errors import InvalidRequest, NotFound
 from diffuserve.jobs.client import JobClient
 from diffuserve.jobs.inputs import InputImages, build_request
@@ -26,6 +27,7 @@ from diffuserve.service.wire_fields import refuse_unknown
 from diffuserve.storage.asset_store import AssetStore, NewAsset, decode_image
 from diffuserve.storage.ids import new_job_id
 from diffuserve.storage.job_repository import JobRepository
+from diffuserve.storage.records import AssetRecord
 
 logger = logging.getLogger(__name__)
 
@@ -93,23 +95,33 @@ class InferenceService:
         if dry_run:
             return DRY_RUN_STATUS, {"creativeUnitsCost": cost, **warnings}
         check_capacity(self.limits, self.jobs, project_id=owner, work=work)
-        # 4. Inline images become assets; the job's input refers to them by id.
-        image_id = self._materialize(parsed.image, parsed, caller, parent=parsed.image_parent_id)
-        mask_id = self._materialize(parsed.mask, parsed, caller, parent=image_id)
-        ip_ids = [self._materialize(ref, parsed, caller, parent=None) for ref in parsed.ip_adapter_images]
-        set_ids = [[self._materialize(r, parsed, caller, parent=None) for r in refs] for refs in parsed.ip_adapter_sets]
-        stored = self._stored_input(mode, parsed, resolved, image_id, mask_id, ip_ids, set_ids)
-        # 5. Store the job, then wake the queue.
-        job = self.jobs.insert(
-            job_id=new_job_id(),
-            mode=mode.value,
-            input=stored,
-            author_id=author,
-            owner_id=owner,
-            hide_results=parsed.hide_results,
-            webhook_url=webhook_url,
-            api=api,
-        )
+        # 4. Inline images become assets, pending until the job that refers to them by id is stored.
+        staged: list[AssetRecord] = []
+        try:
+            image_id = self._materialize(parsed.image, parsed, caller, staged, parent=parsed.image_parent_id)
+            mask_id = self._materialize(parsed.mask, parsed, caller, staged, parent=image_id)
+            ip_ids = [self._materialize(ref, parsed, caller, staged, parent=None) for ref in parsed.ip_adapter_images]
+            set_ids = [
+                [self._materialize(ref, parsed, caller, staged, parent=None) for ref in refs]
+                for refs in parsed.ip_adapter_sets
+            ]
+            stored = self._stored_input(mode, parsed, resolved, image_id, mask_id, ip_ids, set_ids)
+            pause_point("inputs.staged")
+            # 5. Store the job (its inline images become live with it), then wake the queue.
+            job = self.jobs.insert(
+                job_id=new_job_id(),
+                mode=mode.value,
+                input=stored,
+                author_id=author,
+                owner_id=owner,
+                hide_results=parsed.hide_results,
+                webhook_url=webhook_url,
+                api=api,
+                live_assets=[a.id for a in staged],
+            )
+        except BaseException:
+            self.assets.discard(staged)
+            raise
         self.queue.submit(job.id)
         logger.info(
             "job queued job_id=%s mode=%s model_id=%s samples=%d",
@@ -145,14 +157,20 @@ class InferenceService:
         return decode_image(ref.data, field_name=ref.field)
 
     def _materialize(
-        self, ref: ImageRef | None, parsed: ParsedGeneration, caller: Caller, *, parent: str | None
+        self,
+        ref: ImageRef | None,
+        parsed: ParsedGeneration,
+        caller: Caller,
+        staged: list[AssetRecord],
+        *,
+        parent: str | None,
     ) -> str | None:
         if ref is None:
             return None
         if ref.asset_id is not None:
             return ref.asset_id
         assert ref.data is not None
-        record = self.assets.create(
+        record = self.assets.stage(
             ref.data,
             NewAsset(
                 name=f"{ref.field.split('[')[0]}.png",
@@ -164,6 +182,7 @@ class InferenceService:
                 parent_id=parent,
             ),
         )
+        staged.append(record)
         return record.id
 
     @staticmethod

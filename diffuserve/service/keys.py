@@ -1,8 +1,15 @@
 """API keys and projects: a key is created with a random secret (stored as a salted scrypt hash, checked in
-constant time, unknown ids at the same cost), belongs to one project and has a role there."""
+constant time), belongs to one project and has a role there.
+
+A check that hashes costs the same whether the key id exists or not (a dummy hash for unknown ids), is limited
+per key id and client address (auth_limits.py: 429 once the failures run out) and runs on a few threads of its
+own, so a flood of wrong secrets cannot take the request threads. A pair already verified is remembered by its
+SHA-256, but every request still reads the key's row, so a revoked (or re-hashed) key stops working at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import functools
@@ -10,6 +17,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+import os
 import secrets
 import threading
 from collections.abc import Mapping
@@ -18,7 +26,10 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from diffuserve.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+import anyio.to_thread
+
+from diffuserve.errors import Forbidden, InvalidRequest, NotFound, RateLimited, Unauthorized
+from diffuserve.service.auth_limits import REFUSAL_DELAY_S, AuthLimiter
 from diffuserve.storage.key_repository import KeyRepository
 from diffuserve.storage.records import DEFAULT_PROJECT_ID, ApiKeyRecord, ProjectRecord
 from diffuserve.storage.timeutil import iso, utcnow
@@ -59,6 +70,10 @@ class Caller:
 # Requests without a key in open mode act as the default project's admin.
 LOCAL_CALLER = Caller(key_id=LOCAL_AUTHOR, project_id=DEFAULT_PROJECT_ID, role=Role.ADMIN)
 
+# scrypt checks run at once (16 MiB and ~0.1 s of a core each), a quarter of the cores: a flood of wrong secrets
+# never takes more; more checks wait, off the request threads.
+HASH_SLOTS = max(1, (os.cpu_count() or 1) // 4)
+
 
 @dataclass(frozen=True)
 class NewKey:
@@ -72,14 +87,6 @@ class NewKey:
 
 def _hash(secret: str, salt: bytes) -> bytes:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
-
-
-@functools.cache
-def _dummy() -> tuple[bytes, bytes]:
-    """Compared against when the key id does not exist, so an unknown id costs the same scrypt as a wrong
-    secret (made on first use: importing this module stays cheap)."""
-    salt = secrets.token_bytes(16)
-    return salt, _hash(secrets.token_urlsafe(32), salt)
 
 
 def key_wire(record: ApiKeyRecord, project_name: str | None = None) -> dict[str, Any]:
@@ -97,11 +104,30 @@ def key_wire(record: ApiKeyRecord, project_name: str | None = None) -> dict[str,
     return wire
 
 
+@dataclass(frozen=True)
+class _Verified:
+    key_id: str
+    secret_hash: bytes
+
+
+def _caller(record: ApiKeyRecord) -> Caller:
+    return Caller(key_id=record.key_id, project_id=record.project_id, role=Role(record.role))
+
+
+def _wrong() -> Unauthorized:
+    return Unauthorized("the API key or secret is wrong", reason="invalid_credentials")
+
+
 class KeyService:
-    def __init__(self, keys: KeyRepository) -> None:
+    def __init__(self, keys: KeyRepository, limiter: AuthLimiter | None = None) -> None:
         self.keys = keys
-        self._verified: dict[bytes, str] = {}
+        self.limiter = limiter
+        self._verified: dict[bytes, _Verified] = {}
         self._lock = threading.Lock()
+        # Unknown key ids are hashed against these, so they cost what a known key costs and never match.
+        self._dummy_salt = secrets.token_bytes(16)
+        self._dummy_hash = secrets.token_bytes(32)
+        self._slots: asyncio.Semaphore | None = None
 
     # -- projects --
 
@@ -165,29 +191,70 @@ class KeyService:
         self.get(key_id, project_id=project_id)
         self.keys.revoke(key_id)
         with self._lock:
-            self._verified = {f: k for f, k in self._verified.items() if k != key_id}
+            self._verified = {f: v for f, v in self._verified.items() if v.key_id != key_id}
         return self.get(key_id)
 
-    def verify(self, key: str, secret: str) -> Caller:
-        """The caller when key and secret match a live stored key; Unauthorized otherwise."""
-        # scrypt is slow on purpose; a pair already verified is remembered by its SHA-256 (in memory only), but the
-        # row is read every time, so a revocation (from any process) takes effect on the next request.
+    async def verify(self, key: str, secret: str, *, client: str | None = None) -> Caller:
+        """The caller when key and secret match a live stored key; Unauthorized otherwise, or RateLimited when
+        this key id or this client address has failed too often lately (answered before any hashing)."""
         fingerprint = hashlib.sha256(f"{key}:{secret}".encode()).digest()
+        verified = self._remembered(fingerprint)
+        if verified is not None:
+            return await self._live(fingerprint, verified)
+        record: ApiKeyRecord | None = None
+        if self.limiter is not None:
+            self.limiter.attempt(key, client)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(HASH_SLOTS)
+        async with self._slots:
+            # Requests with the same new pair arrive together: the first one hashes, the others find it here.
+            verified = self._remembered(fingerprint)
+            if verified is None:
+                record = await asyncio.to_thread(self._check, key, secret)
+                if record is not None:
+                    verified = _Verified(record.key_id, record.secret_hash)
+                    with self._lock:
+                        if len(self._verified) >= _CACHE_SIZE:
+                            self._verified.clear()
+                        self._verified[fingerprint] = verified
+        if verified is None:
+            raise _wrong()
+        if self.limiter is not None:
+            self.limiter.succeeded(key, client)
+        if record is None:  # verified by a concurrent request with the same pair: read the key as it is now
+            return await self._live(fingerprint, verified)
+        return _caller(record)
+
+    def _remembered(self, fingerprint: bytes) -> _Verified | None:
+        with self._lock:
+            return self._verified.get(fingerprint)
+
+    async def _live(self, fingerprint: bytes, verified: _Verified) -> Caller:
+        """A remembered pair's caller, after one read of the key's row (on a request thread, as the request's
+        own work): a key revoked or re-hashed since is forgotten and refused."""
+        record = await anyio.to_thread.run_sync(self._still_live, verified)
+        if record is not None:
+            return _caller(record)
+        with self._lock:
+            self._verified.pop(fingerprint, None)
+        raise _wrong()
+
+    def _check(self, key: str, secret: str) -> ApiKeyRecord | None:
+        """The key's record when the secret is right and the key live; one scrypt either way."""
         record = self.keys.get(key)
-        with self._lock:
-            known = self._verified.get(fingerprint) == key
-        if not known:
-            salt, expected = (record.salt, record.secret_hash) if record else _dummy()
-            matches = hmac.compare_digest(_hash(secret, salt), expected)
-            if not matches or record is None:
-                raise Unauthorized("the API key or secret is wrong", reason="invalid_credentials")
-        if record is None or record.revoked:
-            raise Unauthorized("the API key or secret is wrong", reason="invalid_credentials")
-        with self._lock:
-            if len(self._verified) >= _CACHE_SIZE:
-                self._verified.clear()
-            self._verified[fingerprint] = record.key_id
-        return Caller(key_id=record.key_id, project_id=record.project_id, role=Role(record.role))
+        salt, expected = (
+            (record.salt, record.secret_hash) if record is not None else (self._dummy_salt, self._dummy_hash)
+        )
+        matches = hmac.compare_digest(_hash(secret, salt), expected)
+        return record if record is not None and matches and not record.revoked else None
+
+    def _still_live(self, verified: _Verified) -> ApiKeyRecord | None:
+        """A remembered pair holds while its key exists, is not revoked and keeps the hash it was checked with."""
+        record = self.keys.get(verified.key_id)
+        live = (
+            record is not None and not record.revoked and hmac.compare_digest(record.secret_hash, verified.secret_hash)
+        )
+        return record if live else None
 
 
 def credentials_from_headers(headers: Mapping[str, str]) -> tuple[str, str] | None:
@@ -224,8 +291,11 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def authenticate(keys: KeyService, headers: Mapping[str, str], client_host: str | None, *, open_mode: bool) -> Caller:
-    """The caller: its key, or LOCAL_CALLER for a loopback client in open mode; else Unauthorized."""
+async def authenticate(
+    keys: KeyService, headers: Mapping[str, str], client_host: str | None, *, open_mode: bool
+) -> Caller:
+    """The caller: its key, or LOCAL_CALLER for a loopback client in open mode; else Unauthorized (or RateLimited
+    after too many failures)."""
     credentials = credentials_from_headers(headers)
     if credentials is None:
         if open_mode and is_loopback(client_host):
@@ -234,7 +304,11 @@ def authenticate(keys: KeyService, headers: Mapping[str, str], client_host: str 
             "missing credentials: send Authorization: Basic base64(key:secret) (diffuserve keys create)",
             reason="missing_credentials",
         )
-    return keys.verify(*credentials)
+    try:
+        return await keys.verify(*credentials, client=client_host)
+    except RateLimited as exc:
+        await asyncio.sleep(min(exc.retry_after_s, REFUSAL_DELAY_S))
+        raise
 
 
 def loopback_hosts(public_url: str) -> list[str]:

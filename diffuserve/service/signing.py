@@ -37,10 +37,12 @@ class UrlSigner:
         return hmac.new(self._key, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
     def sign(self, path: str, *, now: float | None = None) -> str:
-        # Expiry rounded up to the hour, so a URL stays the same for a while (browser caches).
-        raw = int((now or time.time()) + self.ttl_s)
-        expires = raw - raw % 3600 + 3600
-        return self.sign_until(path, expires)
+        """A URL valid for at most ttl_s and at least 9/10 of it: the expiry is rounded down to a step of a tenth
+        of the lifetime (at most an hour), so a URL stays the same for a while (browser caches) and never
+        outlives the lifetime asked for."""
+        step = max(1, min(3600, self.ttl_s // 10))
+        latest = int((now if now is not None else time.time()) + self.ttl_s)
+        return self.sign_until(path, latest - latest % step)
 
     def sign_until(self, path: str, expires: int) -> str:
         """A URL for `path` that expires at `expires` (unix seconds), for objects with a deadline of their own."""

@@ -22,6 +22,7 @@ from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.signing import UrlSigner, upload_part_path
 from diffuserve.storage.asset_store import AssetStore, NewAsset, decode_image
 from diffuserve.storage.ids import new_id
+from diffuserve.storage.records import AssetRecord
 from diffuserve.storage.timeutil import iso, utcnow
 from diffuserve.storage.upload_repository import UploadRecord, UploadRepository, UploadStatus
 
@@ -256,7 +257,7 @@ class UploadService:
             raise Conflict(f"upload {upload_id!r} is being completed already", reason="upload_not_pending")
         try:
             data = self._assemble(upload)
-            asset_id = self._import(upload, data)
+            asset = self._import(upload, data)
         except InvalidRequest as exc:
             if exc.reason == "missing_parts":
                 self.uploads.finish(upload_id, UploadStatus.PENDING, expected=UploadStatus.VALIDATING)
@@ -267,11 +268,15 @@ class UploadService:
             # Nothing was decided (the database or blob store failed): the client may complete again.
             self.uploads.finish(upload_id, UploadStatus.PENDING, expected=UploadStatus.VALIDATING)
             raise
-        done = self.uploads.finish(
-            upload_id, UploadStatus.IMPORTED, asset_id=asset_id, expected=UploadStatus.VALIDATING
-        )
+        try:  # the asset becomes live with the upload's import, in one transaction
+            done = self.uploads.finish(
+                upload_id, UploadStatus.IMPORTED, asset_id=asset.id, expected=UploadStatus.VALIDATING
+            )
+        except BaseException:
+            self.assets.discard([asset])
+            raise
         self._delete_parts(done)
-        logger.info("upload imported upload_id=%s asset_id=%s", upload_id, asset_id)
+        logger.info("upload imported upload_id=%s asset_id=%s", upload_id, asset.id)
         return self._wire(done)
 
     def _check_parts(self, upload: UploadRecord) -> None:
@@ -304,8 +309,8 @@ class UploadService:
                 ) from None
         return b"".join(chunks)
 
-    def _import(self, upload: UploadRecord, data: bytes) -> str:
-        """The assembled file as an image asset; InvalidRequest when it is not a PNG, JPEG or WebP image."""
+    def _import(self, upload: UploadRecord, data: bytes) -> AssetRecord:
+        """The assembled file as a pending image asset; InvalidRequest when it is not a PNG, JPEG or WebP image."""
         try:
             image = decode_image(data, field_name="file")
         except InvalidRequest as exc:
@@ -321,7 +326,7 @@ class UploadService:
                 reason="unsupported_image_type",
             )
         options = upload.asset_options
-        record = self.assets.create(
+        return self.assets.stage(
             data,
             NewAsset(
                 name=upload.file_name,
@@ -335,7 +340,6 @@ class UploadService:
             ),
             image=image,
         )
-        return record.id
 
     # -- clean-up --
 

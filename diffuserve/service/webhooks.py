@@ -1,12 +1,15 @@
 """Webhook delivery for imagepipeline jobs: the status JSON POSTed once a job ends, retried with backoff.
 
-Delivery is recorded in the job row, so webhooks still owed at a restart are sent then.
+Delivery is recorded in the job row, so webhooks still owed at a restart are sent then. Every attempt is signed
+as Standard Webhooks has it (webhook_signature.py): webhook-id is the job id, the same on each retry.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from diffuserve.jobs.client import JobClient
@@ -14,6 +17,7 @@ from diffuserve.jobs.events import JobEvent
 from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.imagepipeline import status_body
 from diffuserve.service.signing import UrlSigner
+from diffuserve.service.webhook_signature import signed_headers
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.records import JobRecord
 
@@ -30,6 +34,7 @@ class WebhookNotifier:
         signer: UrlSigner,
         attempts: int,
         backoff_s: float,
+        secret_key: bytes,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
@@ -37,6 +42,7 @@ class WebhookNotifier:
         self.signer = signer
         self.attempts = attempts
         self.backoff_s = backoff_s
+        self.secret_key = secret_key
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="diffuserve-webhook")
         self._stopping = threading.Event()
         self._unsubscribe: object = None
@@ -85,10 +91,11 @@ class WebhookNotifier:
 
     def _post(self, job: JobRecord) -> None:
         assert job.webhook_url is not None
-        payload = status_body(job, self.signer)
+        body = json.dumps(status_body(job, self.signer), separators=(",", ":")).encode()
         for attempt in range(1, self.attempts + 1):
             try:
-                code = self.http.post_json(job.webhook_url, payload)
+                headers = signed_headers(self.secret_key, job.id, int(time.time()), body)
+                code = self.http.post(job.webhook_url, body, headers)
                 if 200 <= code < 300:
                     self.jobs.mark_webhook_delivered(job.id)
                     logger.info("webhook delivered job_id=%s attempt=%d", job.id, attempt)

@@ -1,4 +1,9 @@
-"""Assets in the database: insert, read, filtered listing (hidden and deleted ones left out), delete."""
+"""Assets in the database: insert, read, filtered listing (hidden and deleted ones left out), delete.
+
+A row may be `pending`: written before its blob and not live yet, or being removed. Pending rows are never
+listed or read; the write that refers to a new asset makes it live in its own transaction (`make_live`), and
+the start-up sweep removes whatever a crash left pending, with its blob.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, cast, exists, false, func, select, true, update
+from sqlalchemy import ColumnElement, Select, cast, exists, false, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from diffuserve.errors import NotFound
 from diffuserve.storage.database import Database
 from diffuserve.storage.pagination import decode_token, encode_token
 from diffuserve.storage.records import AssetRecord, Page
 from diffuserve.storage.tables import AssetRow
-from diffuserve.storage.timeutil import as_utc
+from diffuserve.storage.timeutil import as_utc, utcnow
 
 _MS = timedelta(milliseconds=1)
 
@@ -92,11 +97,24 @@ def _before(column: InstrumentedAttribute[datetime], moment: datetime) -> Column
         return true()
 
 
+def make_live(session: Session, asset_ids: Iterable[str]) -> None:
+    """Within another write's transaction: the pending assets it refers to become live with it."""
+    ids = list(asset_ids)
+    if ids:
+        session.execute(
+            update(AssetRow)
+            .where(AssetRow.id.in_(ids), AssetRow.pending.is_(True))
+            .values(pending=False, deleted=False)
+            .execution_options(synchronize_session=False)
+        )
+
+
 class AssetRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def insert(self, asset: AssetRecord) -> AssetRecord:
+    def insert(self, asset: AssetRecord, *, pending: bool = False) -> AssetRecord:
+        """A live row, or with `pending` one that is not live until `make_live` (its blob is written after it)."""
         row = AssetRow(
             id=asset.id,
             name=asset.name,
@@ -119,17 +137,21 @@ class AssetRepository:
             inference_id=asset.inference_id,
             model_id=asset.model_id,
             output_index=asset.output_index,
-            deleted=False,
+            deleted=pending,
+            pending=pending,
         )
         with self.db.session() as s:
             s.add(row)
         return asset
 
-    def get(self, asset_id: str, *, owner_id: str | None = None) -> AssetRecord:
-        """The asset; with `owner_id`, only that project's (another project's asset does not exist for it)."""
+    def get(self, asset_id: str, *, pending: bool = False, owner_id: str | None = None) -> AssetRecord:
+        """A live asset (or, with `pending`, one not live yet either); with `owner_id`, only that project's (another
+        project's asset does not exist for it)."""
         with self.db.read() as s:
             row = s.get(AssetRow, asset_id)
-            if row is None or row.deleted or (owner_id is not None and row.owner_id != owner_id):
+            if row is None or (row.deleted and not (pending and row.pending)) or (
+                owner_id is not None and row.owner_id != owner_id
+            ):
                 raise NotFound(f"asset {asset_id!r} does not exist", reason="asset_not_found")
             return _record(row)
 
@@ -180,7 +202,8 @@ class AssetRepository:
         return query
 
     def delete(self, asset_ids: Iterable[str], *, owner_id: str | None = None) -> list[AssetRecord]:
-        """Marks the assets deleted (all or none) and returns them so their blobs can be removed."""
+        """Marks the assets deleted and pending (all or none) and returns them: their blobs are removed next,
+        then `settle` ends the removal (a crash in between leaves them to the sweep)."""
         ids = list(dict.fromkeys(asset_ids))
         with self.db.session() as s:
             query = select(AssetRow).where(AssetRow.id.in_(ids), AssetRow.deleted.is_(False))
@@ -191,12 +214,52 @@ class AssetRepository:
             missing = [i for i in ids if i not in found]
             if missing:
                 raise NotFound(f"assets {missing!r} do not exist", reason="asset_not_found")
-            s.execute(update(AssetRow).where(AssetRow.id.in_(ids)).values(deleted=True))
+            s.execute(
+                update(AssetRow).where(AssetRow.id.in_(ids)).values(deleted=True, pending=True, updated_at=utcnow())
+            )
             return [_record(r) for r in rows]
 
     def delete_outputs_of(self, job_id: str) -> list[AssetRecord]:
-        """Removes what an interrupted run of a job had already stored, before it runs again."""
+        """Marks what a run of a job stored (live or pending) for removal, before it runs again or after it failed;
+        their blobs are removed next, then `settle`."""
         with self.db.session() as s:
-            rows = s.scalars(select(AssetRow).where(AssetRow.inference_id == job_id, AssetRow.deleted.is_(False))).all()
-            s.execute(update(AssetRow).where(AssetRow.inference_id == job_id).values(deleted=True))
+            rows = s.scalars(
+                select(AssetRow).where(
+                    AssetRow.inference_id == job_id, or_(AssetRow.deleted.is_(False), AssetRow.pending.is_(True))
+                )
+            ).all()
+            ids = [r.id for r in rows]
+            if ids:
+                s.execute(
+                    update(AssetRow).where(AssetRow.id.in_(ids)).values(deleted=True, pending=True, updated_at=utcnow())
+                )
             return [_record(r) for r in rows]
+
+    def commit(self, asset_ids: Iterable[str]) -> None:
+        """Pending assets become live (their blobs are in place)."""
+        with self.db.session() as s:
+            make_live(s, asset_ids)
+
+    def settle(self, asset_ids: Iterable[str]) -> None:
+        """Pending assets whose blobs are gone stay as deleted rows, no longer pending."""
+        ids = list(asset_ids)
+        if ids:
+            with self.db.session() as s:
+                s.execute(
+                    update(AssetRow)
+                    .where(AssetRow.id.in_(ids), AssetRow.pending.is_(True))
+                    .values(pending=False, deleted=True)
+                )
+
+    def pending(self, *, older_than: datetime | None = None, limit: int = 1000) -> list[AssetRecord]:
+        """Rows a write or removal left pending (all of them, or those last touched before `older_than`)."""
+        query = select(AssetRow).where(AssetRow.pending.is_(True)).order_by(AssetRow.updated_at).limit(limit)
+        if older_than is not None:
+            query = query.where(AssetRow.updated_at < older_than)
+        with self.db.read() as s:
+            return [_record(r) for r in s.scalars(query).all()]
+
+    def live_blob_keys(self) -> set[str]:
+        """The blob keys of every live asset."""
+        with self.db.read() as s:
+            return set(s.scalars(select(AssetRow.blob_key).where(AssetRow.deleted.is_(False))).all())

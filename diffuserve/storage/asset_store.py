@@ -1,4 +1,9 @@
-"""Image assets end to end: bytes in the blob store, the record in the database, PIL images out."""
+"""Image assets end to end: bytes in the blob store, the record in the database, PIL images out.
+
+Write order, so that a crash at any point leaves nothing a sweep cannot find: the row first, pending (not live),
+then the blob, then the row made live (by `create`, or by the write that refers to the asset: a job, an upload).
+Removal is the same backwards: rows marked pending, blobs removed, rows settled.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from diffuserve.crashpoints import pause_point
 from diffuserve.errors import InvalidRequest
 from diffuserve.storage.asset_repository import AssetRepository
 from diffuserve.storage.blobs import BlobStore
@@ -102,7 +108,14 @@ class AssetStore:
         self.blobs = blobs
 
     def create(self, data: bytes, new: NewAsset, *, image: Image.Image | None = None) -> AssetRecord:
-        """Stores encoded image bytes as they are (the original file) and records the asset."""
+        """Stores encoded image bytes as they are (the original file) and records the asset, live at once."""
+        record = self.stage(data, new, image=image)
+        self.repository.commit([record.id])
+        return record
+
+    def stage(self, data: bytes, new: NewAsset, *, image: Image.Image | None = None) -> AssetRecord:
+        """As `create`, but the asset stays pending until the write that refers to it makes it live
+        (`make_live` in that write's transaction), or `discard` removes it."""
         if image is None:
             image = decode_image(data, field_name="image")
         fmt = (image.format or "PNG").upper()
@@ -111,11 +124,10 @@ class AssetStore:
             data, mime = png_bytes(image), "image/png"
         asset_id = new_asset_id()
         blob_key = f"assets/{asset_id[6:8]}/{asset_id}.{EXTENSION_BY_MIME[mime]}"
-        self.blobs.put(blob_key, data)
         parent_root: str | None = None
         if new.parent_id is not None:
             try:
-                parent = self.repository.get(new.parent_id)
+                parent = self.repository.get(new.parent_id, pending=True)
                 parent_root = parent.root_parent_id or parent.id
             except Exception:  # a parent id that is gone still gets recorded as given
                 parent_root = new.parent_id
@@ -146,11 +158,14 @@ class AssetStore:
             asset_type=new.asset_type,
             output_index=new.output_index,
         )
+        self.repository.insert(record, pending=True)
+        pause_point("asset.row")
         try:
-            self.repository.insert(record)
+            self.blobs.put(blob_key, data)
         except BaseException:
-            self.blobs.delete(blob_key)
+            self.discard([record])
             raise
+        pause_point("asset.blob")
         logger.info("asset created asset_id=%s type=%s size=%d", asset_id, new.asset_type, len(data))
         return record
 
@@ -166,9 +181,16 @@ class AssetStore:
         return decode_image(data, field_name=field_name)
 
     def delete(self, asset_ids: list[str], *, owner_id: str | None = None) -> None:
-        for record in self.repository.delete(asset_ids, owner_id=owner_id):
-            self.blobs.delete(record.blob_key)
+        self.discard(self.repository.delete(asset_ids, owner_id=owner_id))
 
     def delete_outputs_of(self, job_id: str) -> None:
-        for record in self.repository.delete_outputs_of(job_id):
+        self.discard(self.repository.delete_outputs_of(job_id))
+
+    def discard(self, records: list[AssetRecord]) -> None:
+        """Removes the blobs of pending assets, then settles their rows (deleted, no longer pending)."""
+        if not records:
+            return
+        pause_point("asset.discard")
+        for record in records:
             self.blobs.delete(record.blob_key)
+        self.repository.settle([r.id for r in records])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from diffuserve.crashpoints import pause_point
 from diffuserve.errors import NotFound
 
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
@@ -46,6 +48,7 @@ class LocalBlobStore:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
+            pause_point("blob.tmp")
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -62,3 +65,10 @@ class LocalBlobStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key under `prefix` (a folder), unfinished writes' temporary files (`.tmp-*`) included."""
+        top = self.root / check_key(prefix) if prefix else self.root
+        for folder, _, files in os.walk(top):
+            for name in files:
+                yield (Path(folder) / name).relative_to(self.root).as_posix()

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from diffuserve.storage import migrate
+from diffuserve.storage.files import private_file
 
 logger = logging.getLogger(__name__)
 WAL_SWITCH_S = 30.0
@@ -59,8 +60,8 @@ def _engine(url: str, *, immediate: bool) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     path = url.removeprefix("sqlite:///")
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:///") and path and path != ":memory:" and not path.startswith("file:"):
+        private_file(Path(path))  # key hashes and prompts: 0600 (SQLite gives -wal and -shm the same mode)
     kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _sqlite_pragmas)

@@ -7,11 +7,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
 
 from diffuserve.errors import NotFound
+from diffuserve.storage.asset_repository import make_live
 from diffuserve.storage.database import Database
 from diffuserve.storage.pagination import decode_token, encode_token
 from diffuserve.storage.records import JobRecord, JobStatus, Page, StatusChange
@@ -21,6 +23,16 @@ from diffuserve.storage.timeutil import as_utc, iso, parse_iso, utcnow
 # A job whose runs were interrupted this many times (crash, kill) fails instead of running again.
 MAX_RUNS = 3
 _RUNNING = [status.value for status in JobStatus if status.is_running]
+
+
+class CancelOutcome(StrEnum):
+    """What a cancel request did: ended a queued job, asked the worker running one to stop, or found it ended."""
+
+    CANCELED = "canceled"
+    REQUESTED = "requested"
+    FINISHED = "finished"
+
+
 _seq_lock = threading.Lock()
 _last_seq = 0
 
@@ -67,23 +79,32 @@ def _record(row: JobRow) -> JobRecord:
         api=row.api,
         lease_owner=row.lease_owner,
         lease_expires_at=as_utc(row.lease_expires_at) if row.lease_expires_at is not None else None,
+        cancel_requested=bool(row.cancel_requested),
     )
 
 
+def _end_run(row: JobRow, status: JobStatus, now: datetime) -> None:
+    """A running job leaves its worker for `status`: no progress, previews or lease left."""
+    row.status_history = [*row.status_history, {"status": status.value, "date": iso(now)}]
+    row.status = status.value
+    row.progress = 0.0
+    row.preview_count = 0
+    row.updated_at = now
+    row.lease_owner = None
+    row.lease_expires_at = None
+
+
 def _requeue(rows: Sequence[JobRow], now: datetime) -> list[str]:
-    """Running jobs whose run was cut short go back to the queue, or fail after MAX_RUNS interrupted runs;
-    returns the ids requeued."""
+    """Running jobs whose run was cut short go back to the queue, or fail after MAX_RUNS interrupted runs, or end
+    canceled when a user asked for that while they ran; returns the ids requeued."""
     requeued = []
     for row in rows:
+        if row.cancel_requested:
+            _end_run(row, JobStatus.CANCELED, now)
+            continue
         runs = _count_runs(row.status_history)
         status = JobStatus.QUEUED if runs < MAX_RUNS else JobStatus.FAILURE
-        row.status_history = [*row.status_history, {"status": status.value, "date": iso(now)}]
-        row.status = status.value
-        row.progress = 0.0
-        row.preview_count = 0
-        row.updated_at = now
-        row.lease_owner = None
-        row.lease_expires_at = None
+        _end_run(row, status, now)
         if status == JobStatus.FAILURE:
             row.error = f"the server stopped during all {runs} runs of this job; not run again"
             row.output = {"error": row.error}
@@ -110,7 +131,9 @@ class JobRepository:
         job_type: str = "inference",
         webhook_url: str | None = None,
         api: str = "scenario",
+        live_assets: Sequence[str] = (),
     ) -> JobRecord:
+        """Stores a queued job; the pending assets of its input (`live_assets`) become live with it."""
         with self.db.session() as s:
             # Take the write lock before numbering the job (SQLite: BEGIN IMMEDIATE), so that submission order
             # is commit order and a worker never sees a later job before an earlier one.
@@ -139,6 +162,7 @@ class JobRepository:
                 api=api,
             )
             s.add(row)
+            make_live(s, live_assets)
             s.flush()
             return _record(row)
 
@@ -215,9 +239,11 @@ class JobRepository:
         asset_ids: list[str] | None = None,
         preview_count: int | None = None,
         owner: str | None = None,
+        live_assets: Sequence[str] = (),
     ) -> JobRecord | None:
         """Move a job to `status` (its history records the change); None when `expect` does not hold, or when
-        `owner` no longer holds the job's lease (it expired and the job went to another worker: a fence)."""
+        `owner` no longer holds the job's lease (it expired and the job went to another worker: a fence).
+        The pending assets `live_assets` (its outputs) become live in the same transaction."""
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
             if row is None:
@@ -244,8 +270,53 @@ class JobRepository:
                 row.lease_owner = None
                 row.lease_expires_at = None
             row.updated_at = now
+            make_live(s, live_assets)
             s.flush()
             return _record(row)
+
+    def request_cancel(self, job_id: str) -> tuple[JobRecord, CancelOutcome]:
+        """In one transaction: a queued job ends canceled; a running one is marked, for its worker to stop it
+        and for any later re-queue (restart, expired lease, shutdown) to end it canceled instead."""
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"job {job_id!r} does not exist", reason="job_not_found")
+            status = JobStatus(row.status)
+            if status.is_terminal:
+                return _record(row), CancelOutcome.FINISHED
+            if status == JobStatus.QUEUED:
+                now = utcnow()
+                row.status_history = [*row.status_history, {"status": JobStatus.CANCELED.value, "date": iso(now)}]
+                row.status = JobStatus.CANCELED.value
+                row.updated_at = now
+                s.flush()
+                return _record(row), CancelOutcome.CANCELED
+            row.cancel_requested = True
+            s.flush()
+            return _record(row), CancelOutcome.REQUESTED
+
+    def cancel_requested(self, job_ids: Sequence[str]) -> list[str]:
+        """Those of `job_ids` whose cancel was asked for while they ran."""
+        if not job_ids:
+            return []
+        with self.db.read() as s:
+            return list(s.scalars(select(JobRow.id).where(JobRow.id.in_(list(job_ids)), JobRow.cancel_requested)))
+
+    def release(self, job_ids: Sequence[str], *, owner: str) -> list[JobRecord]:
+        """Jobs `owner` still runs leave it at once (a shutdown): back to the queue, or canceled when a user asked
+        for that. Returns the jobs changed."""
+        if not job_ids:
+            return []
+        query = select(JobRow).where(
+            JobRow.id.in_(list(job_ids)), JobRow.lease_owner == owner, JobRow.status.in_(_RUNNING)
+        )
+        with self.db.session() as s:
+            rows = s.scalars(query.with_for_update()).all()
+            now = utcnow()
+            for row in rows:
+                _end_run(row, JobStatus.CANCELED if row.cancel_requested else JobStatus.QUEUED, now)
+            s.flush()
+            return [_record(row) for row in rows]
 
     def requeue_interrupted(self) -> list[str]:
         """Jobs a crash left running go back to the queue and are re-run from their stored input, which holds

@@ -64,6 +64,8 @@ class JobRecord:
     # The worker holding the job and until when; None unless the job is running under a claim.
     lease_owner: str | None = None
     lease_expires_at: datetime | None = None
+    # A user asked to stop it while it ran: it ends canceled rather than run again (kept across restarts).
+    cancel_requested: bool = False
 
 
 @dataclass(frozen=True)

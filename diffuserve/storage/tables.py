@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Index, Integer, LargeBinary, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -43,6 +43,8 @@ class JobRow(Base):
     # The worker running the job and until when its claim holds; both None unless the job is running.
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A user asked to stop the job while it ran: it ends canceled, never back in the queue (survives restarts).
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AssetRow(Base):
@@ -71,6 +73,9 @@ class AssetRow(Base):
     model_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     output_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A write or removal under way: the row is not live (deleted is true) and its blob, if any, goes unless the
+    # write commits. A crash leaves such rows for the sweep (storage/sweep.py), never a file nothing points to.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
 
 
 class ApiKeyRow(Base):

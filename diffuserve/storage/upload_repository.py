@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from diffuserve.errors import Conflict, InvalidRequest, NotFound
+from diffuserve.storage.asset_repository import make_live
 from diffuserve.storage.database import Database
 from diffuserve.storage.tables import UploadRow
 from diffuserve.storage.timeutil import as_utc, utcnow
@@ -165,8 +166,8 @@ class UploadRepository:
         asset_id: str | None = None,
         error: str | None = None,
     ) -> UploadRecord:
-        """Moves the upload from `expected` to `status` (imported with its asset, failed with the reason, or
-        back to pending); Conflict when another process moved it first."""
+        """Moves the upload from `expected` to `status` (imported with its asset, which becomes live with it;
+        failed with the reason; or back to pending); Conflict when another process moved it first."""
         with self.db.session() as s:
             row = self._locked(s, upload_id)
             if row.status != expected:
@@ -175,7 +176,24 @@ class UploadRepository:
             row.asset_id = asset_id
             row.error = error
             row.updated_at = utcnow()
+            if asset_id is not None:
+                make_live(s, [asset_id])
             return _record(row)
+
+    def reopen_validating(self) -> list[str]:
+        """Uploads a crash left half-completed go back to pending (at start, when no completion can be running),
+        so the client may complete them again or they expire; returns their ids."""
+        with self.db.session() as s:
+            rows = s.scalars(select(UploadRow).where(UploadRow.status == UploadStatus.VALIDATING.value)).all()
+            for row in rows:
+                row.status = UploadStatus.PENDING.value
+                row.updated_at = utcnow()
+            return [r.id for r in rows]
+
+    def pending_ids(self) -> set[str]:
+        """Uploads still taking parts (their part blobs are in use)."""
+        with self.db.read() as s:
+            return set(s.scalars(select(UploadRow.id).where(UploadRow.status == UploadStatus.PENDING.value)).all())
 
     def fail_expired(self, now: datetime, *, limit: int, error: str) -> list[UploadRecord]:
         """Marks up to `limit` pending uploads past their deadline failed and returns them (their parts go)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -71,6 +72,6 @@ def test_fetch_timeout_is_a_deadline_for_the_whole_fetch(trickle: str) -> None:
     http = SafeHttp(allow_private=True, max_bytes=1024, timeout_s=0.5)
     started = time.monotonic()
     with pytest.raises(InvalidRequest) as caught:
-        http.fetch(trickle, field="init_image")
+        asyncio.run(http.fetch(trickle, field="init_image"))
     assert time.monotonic() - started < 2
     assert caught.value.reason == "url_fetch_failed"

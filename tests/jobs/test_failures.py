@@ -40,7 +40,7 @@ def _submit(client: httpx.Client, body: dict[str, Any]) -> str:
 def test_a_full_disk_while_storing_outputs_fails_the_job_and_removes_its_outputs(
     tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = AssetStore.create
+    store = AssetStore.stage  # outputs are staged, then made live with the job's success
     stored = 0
 
     def create_until_full(self: AssetStore, *args: Any, **kwargs: Any) -> Any:
@@ -50,7 +50,7 @@ def test_a_full_disk_while_storing_outputs_fails_the_job_and_removes_its_outputs
             raise OSError(errno.ENOSPC, "No space left on device")
         return store(self, *args, **kwargs)
 
-    monkeypatch.setattr(AssetStore, "create", create_until_full)
+    monkeypatch.setattr(AssetStore, "stage", create_until_full)
     with run_service(tmp_path, engine, open_mode=True) as service, service.client() as c:
         job_id = _submit(c, {**QUICK, "numSamples": 2})
         job = wait_for(c, job_id, timeout_s=60)
@@ -58,6 +58,7 @@ def test_a_full_disk_while_storing_outputs_fails_the_job_and_removes_its_outputs
         assert "No space left on device" in job["metadata"]["output"]["error"]
         assert job["metadata"]["assetIds"] == []
         assert c.get("/v1/assets", params={"inferenceId": job_id}).json()["assets"] == []
+        assert list((tmp_path / "blobs").rglob("*.png")) == []  # the first image's file went too
         assert c.post(f"/v1/jobs/{job_id}/action", json={"action": "cancel"}).status_code == 409
         # The worker goes on with the next job.
         assert wait_for(c, _submit(c, QUICK), timeout_s=60)["status"] == "success"

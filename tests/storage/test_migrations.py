@@ -26,9 +26,13 @@ from diffuserve.storage.tables import Base
 from diffuserve.storage.timeutil import utcnow
 from tests.storage.databases import BACKENDS, database_url
 
-# What revisions 0002-0004 added to the schema `create_all` made before migrations existed.
-NEW_COLUMNS = {"jobs": ("lease_owner", "lease_expires_at"), "api_keys": ("project_id", "role", "name")}
-NEW_INDEXES = ("ix_jobs_queue", "ix_jobs_owner_id", "ix_assets_owner_id", "ix_api_keys_project_id")
+# What revisions 0002-0005 added to the schema `create_all` made before migrations existed.
+NEW_COLUMNS = {
+    "jobs": ("lease_owner", "lease_expires_at", "cancel_requested"),
+    "assets": ("pending",),
+    "api_keys": ("project_id", "role", "name"),
+}
+NEW_INDEXES = ("ix_jobs_queue", "ix_jobs_owner_id", "ix_assets_owner_id", "ix_api_keys_project_id", "ix_assets_pending")
 NEW_TABLES = ("uploads", "projects")
 
 

@@ -8,7 +8,6 @@ the REST API's `reason: message`, so a bad call never becomes a protocol error o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable

@@ -290,7 +290,9 @@ class ImagePipelineService:
 
     def _store(self, plan: _Plan, caller: Caller) -> dict[str, Any]:
         clean = {k: v for k, v in plan.scenario.items() if v is not None}
-        _, response = self.inference.submit(plan.mode, clean, caller=caller, webhook_url=plan.webhook, api="imagepipeline")
+        _, response = self.inference.submit(
+            plan.mode, clean, caller=caller, webhook_url=plan.webhook, api="imagepipeline"
+        )
         return {"id": response["job"]["jobId"], "status": "PENDING"}
 
     def status(self, task_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import functools
 import hashlib
 import hmac
 import ipaddress
-import re
 import os
+import re
 import secrets
 import threading
 from collections.abc import Mapping

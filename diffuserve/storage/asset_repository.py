@@ -149,8 +149,10 @@ class AssetRepository:
         project's asset does not exist for it)."""
         with self.db.read() as s:
             row = s.get(AssetRow, asset_id)
-            if row is None or (row.deleted and not (pending and row.pending)) or (
-                owner_id is not None and row.owner_id != owner_id
+            if (
+                row is None
+                or (row.deleted and not (pending and row.pending))
+                or (owner_id is not None and row.owner_id != owner_id)
             ):
                 raise NotFound(f"asset {asset_id!r} does not exist", reason="asset_not_found")
             return _record(row)

@@ -84,7 +84,7 @@ def legit_load(base_url: str, auth: tuple[str, str], job_id: str, args: argparse
     return latencies, errors
 
 
-# -- the floods (a process of their own: `abuse.py --flood KIND URL KEY SECONDS N`) --
+# -- the floods (a process of their own: `abuse.py --flood='["KIND", URL, KEY, SECRET, SECONDS, N]'`) --
 
 
 def auth_flood(base_url: str, key_id: str, seconds: float, attackers: int) -> dict[str, Any]:
@@ -161,7 +161,9 @@ def slow_url_flood(base_url: str, key_id: str, secret: str, seconds: float, in_f
 
 def run_flood(kind: str, base_url: str, auth: tuple[str, str], args: argparse.Namespace) -> subprocess.Popen[str]:
     count = args.attackers if kind == "auth" else args.slow_urls
-    command = [sys.executable, __file__, "--flood", kind, base_url, auth[0], auth[1], str(args.seconds), str(count)]
+    # One JSON argument: a secret may start with "-", which argparse would take for an option.
+    spec = json.dumps([kind, base_url, auth[0], auth[1], str(args.seconds), str(count)])
+    command = [sys.executable, __file__, f"--flood={spec}"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
 
@@ -199,10 +201,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="requests/s of each legitimate client")
     parser.add_argument("--attackers", type=int, default=20, help="auth flood: closed-loop attacker threads")
     parser.add_argument("--slow-urls", type=int, default=45, help="slow-url flood: requests in flight")
-    parser.add_argument("--flood", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--flood", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.flood:
-        kind, url, key_id, secret, seconds, count = args.flood
+        kind, url, key_id, secret, seconds, count = json.loads(args.flood)
         if kind == "auth":
             result = auth_flood(url, key_id, float(seconds), int(count))
         else:

@@ -13,24 +13,11 @@ from pathlib import Path
 from transformers import CLIPTokenizer
 
 from diffuserve.demo_shapes.scenes import vocabulary
+from diffuserve.engine.tiny.tokenizer import bytes_to_unicode
 
 BOS = "<|startoftext|>"
 EOS = "<|endoftext|>"
 MAX_LENGTH = 77  # SD's prompt length
-
-
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2/CLIP's reversible map from bytes to printable unicode characters."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-    printable += list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    n = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + n)
-            n += 1
-    return dict(zip(printable, (chr(c) for c in codes), strict=True))
 
 
 def _bpe(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
@@ -65,7 +52,7 @@ def merges() -> list[tuple[str, str]]:
 
 def vocab() -> dict[str, int]:
     """Token -> id, laid out like CLIP's: bytes, bytes + </w>, merge results, then the two specials."""
-    chars = list(_bytes_to_unicode().values())
+    chars = list(bytes_to_unicode().values())
     tokens = chars + [c + "</w>" for c in chars]
     for a, b in merges():
         if a + b not in tokens:

@@ -11,7 +11,7 @@ from diffusers import AutoencoderKLFlux2, Flux2KleinPipeline, Flux2Transformer2D
 from transformers import Qwen2Tokenizer, Qwen3Config, Qwen3ForCausalLM
 
 from diffuserve.engine.tiny.flux import scheduler
-from diffuserve.engine.tiny.tokenizer import _bytes_to_unicode
+from diffuserve.engine.tiny.tokenizer import bytes_to_unicode
 
 TEXT_WIDTH = 16
 TEXT_LAYERS = 28  # hidden_states[27] must exist
@@ -27,7 +27,7 @@ CHAT_TEMPLATE = (
 
 def build_qwen_tokenizer() -> Qwen2Tokenizer:
     """Byte-level BPE over the 256 byte symbols (no merges) plus Qwen's special tokens and chat template."""
-    symbols = list(_bytes_to_unicode().values())
+    symbols = list(bytes_to_unicode().values())
     vocab = {s: i for i, s in enumerate(symbols)}
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[], model_max_length=MAX_LENGTH)
     tokenizer.add_special_tokens({"additional_special_tokens": list(SPECIALS[1:])})

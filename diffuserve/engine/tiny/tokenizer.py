@@ -22,7 +22,7 @@ _MERGES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _bytes_to_unicode() -> dict[int, str]:
+def bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible map from bytes to printable unicode characters."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
     printable += list(range(ord("®"), ord("ÿ") + 1))
@@ -38,7 +38,7 @@ def _bytes_to_unicode() -> dict[int, str]:
 
 def clip_vocab() -> tuple[dict[str, int], list[str]]:
     """Vocabulary (token -> id) and merge lines, laid out like CLIP's: bytes, bytes+</w>, merges, specials."""
-    chars = list(_bytes_to_unicode().values())
+    chars = list(bytes_to_unicode().values())
     tokens = chars + [c + "</w>" for c in chars] + ["".join(m) for m in _MERGES] + [BOS, EOS]
     return {t: i for i, t in enumerate(tokens)}, [" ".join(m) for m in _MERGES]
 

@@ -5,8 +5,8 @@ second; each flood's p99 over the idle p99 beside the target (at most 2x).
 One `diffuserve serve` (keys required, default limits, DIFFUSERVE_FETCH_ALLOW_PRIVATE=true so the trickling server
 on this machine may be fetched) in a fresh temporary folder. The legitimate load is open-loop: --clients threads,
 each sending --rate requests/s (alternating the two GETs) for --seconds, whatever the answers take. Each flood runs
-in a process of its own for the same time, so its client work does not slow the legitimate clients' threads
-(it starts --lead seconds before the measured load):
+in a process of its own, so its client work does not slow the legitimate clients' threads; it starts --lead
+seconds before the measured load and stops --lead seconds after it, so only its steady state is measured:
   auth: --attackers threads in a closed loop, each sending GET /v1/models with a wrong secret, half for the
         legitimate key id, half for random unknown key ids (all from 127.0.0.1, as the legitimate clients);
   slow-url: --slow-urls imagepipeline requests in flight at all times whose init_image sends a byte a second.
@@ -14,7 +14,7 @@ Bounded: every phase lasts --seconds; the floods stop with it. The three phases 
 machine's load then falls on all of them alike); each phase's figures gather its rounds, and each round's p99 is
 shown beside them. Not a test: nothing is asserted.
 
-    python bench/abuse.py [--seconds 10] [--rounds 3] [--clients 4] [--rate 20] [--attackers 20] [--slow-urls 45]
+    python bench/abuse.py [--seconds 10] [--rounds 3] [--clients 4] [--rate 10] [--attackers 20] [--slow-urls 45]
 """
 
 from __future__ import annotations
@@ -161,8 +161,11 @@ def slow_url_flood(base_url: str, key_id: str, secret: str, seconds: float, in_f
 
 def run_flood(kind: str, base_url: str, auth: tuple[str, str], args: argparse.Namespace) -> subprocess.Popen[str]:
     count = args.attackers if kind == "auth" else args.slow_urls
+    # The flood is up --lead seconds before the measured load and lasts --lead seconds after it, so its own start
+    # and end (a process starting, connections opening and closing) fall outside the measurement.
+    seconds = str(args.seconds + 2 * args.lead)
     # One JSON argument: a secret may start with "-", which argparse would take for an option.
-    spec = json.dumps([kind, base_url, auth[0], auth[1], str(args.seconds), str(count)])
+    spec = json.dumps([kind, base_url, auth[0], auth[1], seconds, str(count)])
     command = [sys.executable, __file__, f"--flood={spec}"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
 
@@ -196,9 +199,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
     parser.add_argument("--rounds", type=int, default=3, help="times the three phases run, in turn")
-    parser.add_argument("--lead", type=float, default=1.0, help="seconds a flood runs before the measured load")
+    parser.add_argument("--lead", type=float, default=2.0, help="seconds a flood runs before and after the load")
     parser.add_argument("--clients", type=int, default=4, help="legitimate client threads")
-    parser.add_argument("--rate", type=float, default=20.0, help="requests/s of each legitimate client")
+    parser.add_argument("--rate", type=float, default=10.0, help="requests/s of each legitimate client")
     parser.add_argument("--attackers", type=int, default=20, help="auth flood: closed-loop attacker threads")
     parser.add_argument("--slow-urls", type=int, default=45, help="slow-url flood: requests in flight")
     parser.add_argument("--flood", help=argparse.SUPPRESS)
@@ -228,7 +231,7 @@ def main() -> None:
                     latencies, errors = legit_load(base_url, auth, job_id, args)
                     summary = None
                     if flood is not None:
-                        out, _ = flood.communicate(timeout=args.seconds + args.lead + 120)
+                        out, _ = flood.communicate(timeout=args.seconds + 2 * args.lead + 120)
                         summary = json.loads(out.strip().splitlines()[-1])
                     rows.append((phase, latencies, errors, summary))
             log_tail = (data_dir / "server.log").read_text(errors="replace").count("Traceback")

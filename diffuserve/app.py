@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import logging
 import os
 import socket
@@ -353,6 +354,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = await asyncio.to_thread(build_container, settings, engine=engine)
+        gc.freeze()  # what start-up built lives as long as the process: out of the collector's full passes
         app.state.container = container
         app.state.services = container.services
         app.state.metrics = ApiMetrics(container.stores.jobs, container.workers)

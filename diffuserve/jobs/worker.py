@@ -8,6 +8,7 @@ work is; the claim, under a lease that a maintenance thread renews, decides who 
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -159,6 +160,9 @@ class Worker:
             publish=self.bus.publish,
             owner=self.name,
         )
+        # torch, diffusers and the engine live as long as the process: kept out of the collector's full passes,
+        # which would otherwise walk them (a few hundred ms, every request of the process stalled) each time.
+        gc.freeze()
         self.ready.set()
         self.state = WorkerState.IDLE
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -20,6 +21,7 @@ import re
 import secrets
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -72,6 +74,16 @@ LOCAL_CALLER = Caller(key_id=LOCAL_AUTHOR, project_id=DEFAULT_PROJECT_ID, role=R
 # scrypt checks run at once (16 MiB and ~0.1 s of a core each), a quarter of the cores: a flood of wrong secrets
 # never takes more; more checks wait, off the request threads.
 HASH_SLOTS = max(1, (os.cpu_count() or 1) // 4)
+# ... on threads that yield the CPU to serving requests (Linux: a thread's own nice value, this much above the
+# process's), so a burst of failed checks delays the legitimate requests running beside it little.
+HASH_NICE = 10
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # per-thread nice: Linux only
+        os.setpriority(
+            os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(os.PRIO_PROCESS, 0) + HASH_NICE)
+        )
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,7 @@ class KeyService:
         self._dummy_salt = secrets.token_bytes(16)
         self._dummy_hash = secrets.token_bytes(32)
         self._slots: asyncio.Semaphore | None = None
+        self._hashing: ThreadPoolExecutor | None = None  # made with the slots, at the first check that hashes
 
     # -- projects --
 
@@ -203,13 +216,14 @@ class KeyService:
         record: ApiKeyRecord | None = None
         if self.limiter is not None:
             self.limiter.attempt(key, client)
-        if self._slots is None:
+        if self._slots is None or self._hashing is None:
             self._slots = asyncio.Semaphore(HASH_SLOTS)
+            self._hashing = ThreadPoolExecutor(HASH_SLOTS, "diffuserve-scrypt", initializer=_lower_priority)
         async with self._slots:
             # Requests with the same new pair arrive together: the first one hashes, the others find it here.
             verified = self._remembered(fingerprint)
             if verified is None:
-                record = await asyncio.to_thread(self._check, key, secret)
+                record = await asyncio.get_running_loop().run_in_executor(self._hashing, self._check, key, secret)
                 if record is not None:
                     verified = _Verified(record.key_id, record.secret_hash)
                     with self._lock:

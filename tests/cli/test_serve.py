@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from diffuserve.cli_startup import start_banner
+from diffuserve.cli_startup import bind_listeners, start_banner
 from diffuserve.config import Settings
 from tests.cli.conftest import REPO, Cli
 from tests.service_helpers import free_port
@@ -32,6 +32,17 @@ def test_a_taken_port_stops_serve_at_once_with_one_line(cli: Cli, tmp_path: Path
     )
     assert "serving" not in done.stderr + done.stdout
     assert not data.exists()  # nothing started
+
+
+def test_listeners_are_tcp_sockets_so_connections_get_tcp_nodelay() -> None:
+    """asyncio sets TCP_NODELAY on accepted connections only when the listening socket's proto is IPPROTO_TCP;
+    with proto 0 every keep-alive answer (headers and body written apart) waited 40 ms for a delayed ACK."""
+    sockets = bind_listeners("127.0.0.1", free_port())
+    try:
+        assert [s.proto for s in sockets] == [socket.IPPROTO_TCP] * len(sockets)
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_the_banner_comes_once_the_server_answers_and_names_the_data_folder_and_the_key_it_needs(

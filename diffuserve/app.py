@@ -255,6 +255,7 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
         timeout_s=settings.fetch_timeout_s,
         max_concurrent=settings.fetch_concurrency,
     )
+    strict = settings.strict_fields
     inference = InferenceService(
         registry=stores.registry,
         jobs=jobs,
@@ -272,8 +273,8 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
     )
     services = Services(
         inference=inference,
-        jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=stores.blobs),
-        assets=AssetService(assets=stores.assets, signer=signer),
+        jobs=JobService(jobs=jobs, queue=queue, signer=signer, blobs=stores.blobs, strict_fields=strict),
+        assets=AssetService(assets=stores.assets, signer=signer, strict_fields=strict),
         models=ModelService(stores.registry),
         keys=KeyService(
             KeyRepository(stores.db),
@@ -287,9 +288,12 @@ def _build(settings: Settings, engine: Engine | None, stack: ExitStack) -> Conta
             inference=inference, jobs=jobs, registry=stores.registry, http=http, signer=signer
         ),
         signer=signer,
-        uploads=UploadService(uploads=UploadRepository(stores.db), assets=stores.assets, signer=signer),
-        downloads=DownloadService(assets=stores.assets, signer=signer),
+        uploads=UploadService(
+            uploads=UploadRepository(stores.db), assets=stores.assets, signer=signer, strict_fields=strict
+        ),
+        downloads=DownloadService(assets=stores.assets, signer=signer, strict_fields=strict),
         open_mode=settings.open_mode,
+        strict_fields=strict,
     )
     webhooks = WebhookNotifier(
         jobs=jobs,

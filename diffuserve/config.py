@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     url_secret: str | None = None
     # Lifetime of a signed asset URL (seconds).
     url_ttl_s: int = Field(default=24 * 3600, ge=60)
-    # Unknown fields in a generate request are a 400 (default: ignored, each named with the closest known field
+    # Unknown fields in a request body are a 400 (default: ignored, each named with the closest known field
     # in the response's `warnings`, so clients that send fields of a newer Scenario version keep working).
     strict_fields: bool = False
     # Serve without API keys; only allowed while the server listens on a loopback address.

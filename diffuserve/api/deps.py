@@ -32,3 +32,21 @@ async def authenticate(request: Request, services: ServicesDep) -> keys.Caller:
 
 
 CallerDep = Annotated[keys.Caller, Depends(authenticate)]
+
+
+def writer(caller: CallerDep) -> keys.Caller:
+    """The caller of a route that writes: a read-only key is refused (403) before its body is even read."""
+    caller.may_write()
+    return caller
+
+
+WriterDep = Annotated[keys.Caller, Depends(writer)]
+
+
+def administrator(caller: CallerDep) -> keys.Caller:
+    """The caller of a route that manages keys: only an admin key, refused (403) before its body is read."""
+    caller.may_administer()
+    return caller
+
+
+AdminDep = Annotated[keys.Caller, Depends(administrator)]

@@ -7,78 +7,37 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
-from diffuserve.api.deps import CallerDep, ServicesDep
-from diffuserve.api.schemas import AssetCreate, AssetsDelete, body_schema
+from diffuserve.api.deps import CallerDep, ServicesDep, WriterDep
 from diffuserve.errors import NotFound
-from diffuserve.service.coerce import query_flag
+from diffuserve.service.query_schemas import AssetQuery
+from diffuserve.service.request_schemas import AssetCreate, AssetsDelete
 from diffuserve.service.response_schemas import AssetList, AssetResponse, documented
 from diffuserve.service.signing import asset_content_path
+from diffuserve.service.wire_types import QueryFlag
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
 
-@router.post("", openapi_extra=body_schema(AssetCreate), response_model=None, responses=documented(AssetResponse))
-def post_asset(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+@router.post("", response_model=None, responses=documented(AssetResponse))
+def post_asset(body: Annotated[AssetCreate, Body()], services: ServicesDep, caller: WriterDep) -> dict[str, Any]:
     return services.assets.upload(body, caller=caller)
 
 
 @router.get("", response_model=None, responses=documented(AssetList))
-def list_assets(
-    services: ServicesDep,
-    caller: CallerDep,
-    inferenceId: str | None = None,
-    modelId: str | None = None,
-    parentAssetId: str | None = None,
-    rootAssetId: str | None = None,
-    authorId: str | None = None,
-    type: str | None = None,
-    types: Annotated[list[str] | None, Query()] = None,
-    privacy: str | None = None,
-    tags: Annotated[list[str] | None, Query()] = None,
-    collectionId: str | None = None,
-    createdAfter: str | None = None,
-    createdBefore: str | None = None,
-    updatedAfter: str | None = None,
-    updatedBefore: str | None = None,
-    sortBy: str | None = None,
-    sortDirection: str | None = None,
-    pageSize: str | None = None,
-    paginationToken: str | None = None,
-    originalAssets: str | None = None,
-) -> dict[str, Any]:
-    return services.assets.list(
-        caller=caller,
-        inferenceId=inferenceId,
-        modelId=modelId,
-        parentAssetId=parentAssetId,
-        rootAssetId=rootAssetId,
-        authorId=authorId,
-        type=type,
-        types=",".join(types) if types else None,
-        privacy=privacy,
-        tags=",".join(tags) if tags else None,
-        collectionId=collectionId,
-        createdAfter=createdAfter,
-        createdBefore=createdBefore,
-        updatedAfter=updatedAfter,
-        updatedBefore=updatedBefore,
-        sortBy=sortBy,
-        sortDirection=sortDirection,
-        pageSize=pageSize,
-        paginationToken=paginationToken,
-    )
+def list_assets(query: Annotated[AssetQuery, Query()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.assets.list(query, caller=caller)
 
 
-@router.delete("", openapi_extra=body_schema(AssetsDelete))
-def delete_assets(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    return services.assets.delete(body.get("assetIds"), caller=caller)  # type: ignore[arg-type]
+@router.delete("")
+def delete_assets(body: Annotated[AssetsDelete, Body()], services: ServicesDep, caller: WriterDep) -> dict[str, Any]:
+    return services.assets.delete(body, caller=caller)
 
 
 @router.get("/{assetId}", response_model=None, responses=documented(AssetResponse))
 def get_asset(
-    assetId: str, services: ServicesDep, caller: CallerDep, originalAssets: str | None = None
+    assetId: str, services: ServicesDep, caller: CallerDep, originalAssets: QueryFlag = False
 ) -> dict[str, Any]:
-    return services.assets.get(assetId, original_assets=query_flag(originalAssets), caller=caller)
+    return services.assets.get(assetId, original_assets=originalAssets, caller=caller)
 
 
 @router.get("/{assetId}/content", tags=["content"])

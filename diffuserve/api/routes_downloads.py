@@ -8,22 +8,19 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from diffuserve.api.deps import CallerDep, ServicesDep
-from diffuserve.api.schemas_uploads import DownloadRequest
 from diffuserve.errors import NotFound
+from diffuserve.service.request_schemas import DownloadRequest
 from diffuserve.service.signing import asset_rendition_path
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 
 
-@router.post(
-    "/{assetId}/download",
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": DownloadRequest.model_json_schema()}}}},
-)
+@router.post("/{assetId}/download")
 def download_asset(
     assetId: str,
     services: ServicesDep,
     caller: CallerDep,
-    body: Annotated[dict[str, Any] | None, Body()] = None,
+    body: Annotated[DownloadRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     """`{url, mimeType}`: a signed URL to the original file, or to the image in `targetFormat`."""
     return services.downloads.request(assetId, body, caller=caller)

@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 
 from diffuserve.api.deps import CallerDep, ServicesDep
 from diffuserve.catalog.types import Mode
-from diffuserve.service.coerce import query_flag
-from diffuserve.service.custom_generation import dry_run_flag, submit_custom
+from diffuserve.service.custom_generation import submit_custom
 from diffuserve.service.generate_schemas import BODY_BY_MODE
 from diffuserve.service.response_schemas import DryRunResponse, GenerateResponse
+from diffuserve.service.wire_types import DryRun, QueryFlag
 
 router = APIRouter(prefix="/v1/generate", tags=["generate"])
 
@@ -30,14 +30,14 @@ def _endpoint(mode: Mode) -> Callable[..., JSONResponse]:
         body: Annotated[body_model, Body()],  # type: ignore[valid-type]
         services: ServicesDep,
         caller: CallerDep,
-        dryRun: Annotated[str | None, Query(description=DRY_RUN_DOC)] = None,
-        originalAssets: Annotated[str | None, Query(description=ORIGINAL_DOC)] = None,
+        dryRun: Annotated[QueryFlag, Query(description=DRY_RUN_DOC)] = False,
+        originalAssets: Annotated[QueryFlag, Query(description=ORIGINAL_DOC)] = False,
     ) -> JSONResponse:
         status, content = services.inference.submit(
             mode,
             body,
-            dry_run=query_flag(dryRun),
-            original_assets=query_flag(originalAssets),
+            dry_run=dryRun,
+            original_assets=originalAssets,
             caller=caller,
         )
         return JSONResponse(content, status_code=status)
@@ -79,15 +79,15 @@ def generate_custom(
     body: Annotated[dict[str, Any], Body()],
     services: ServicesDep,
     caller: CallerDep,
-    dryRun: Annotated[str | None, Query(description=DRY_RUN_DOC + ' ("api" too)')] = None,
-    originalAssets: Annotated[str | None, Query(description=ORIGINAL_DOC)] = None,
+    dryRun: Annotated[DryRun, Query(description=DRY_RUN_DOC + ' ("api" too)')] = False,
+    originalAssets: Annotated[QueryFlag, Query(description=ORIGINAL_DOC)] = False,
 ) -> JSONResponse:
     status, content = submit_custom(
         services.inference,
         modelId,
         body,
-        dry_run=dry_run_flag(dryRun),
-        original_assets=query_flag(originalAssets),
+        dry_run=dryRun,
+        original_assets=originalAssets,
         caller=caller,
     )
     return JSONResponse(content, status_code=status)

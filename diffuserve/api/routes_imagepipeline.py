@@ -7,20 +7,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from diffuserve.api.deps import CallerDep, ServicesDep
-from diffuserve.api.schemas import ImagePipelineCreate, body_schema
+from diffuserve.service.imagepipeline_schemas import ImagePipelineCreate
 
 router = APIRouter(tags=["imagepipeline"])
 
 
 # Async: image URLs are fetched on the event loop; the checks and the storing run on threads (service).
-@router.post("/sd/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
-async def post_sd(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+@router.post("/sd/text2image/v1")
+async def post_sd(
+    body: Annotated[ImagePipelineCreate, Body()], services: ServicesDep, caller: CallerDep
+) -> dict[str, Any]:
     return await services.imagepipeline.submit("sd15", body, caller=caller)
 
 
-@router.post("/sdxl/text2image/v1", openapi_extra=body_schema(ImagePipelineCreate))
+@router.post("/sdxl/text2image/v1")
 async def post_sdxl(
-    body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep
+    body: Annotated[ImagePipelineCreate, Body()], services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
     return await services.imagepipeline.submit("sdxl", body, caller=caller)
 

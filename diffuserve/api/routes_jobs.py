@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from diffuserve.api.deps import CallerDep, ServicesDep
-from diffuserve.api.schemas import JobAction, body_schema
-from diffuserve.errors import InvalidRequest, NotFound
+from diffuserve.errors import NotFound
+from diffuserve.service.query_schemas import JobQuery
+from diffuserve.service.request_schemas import JobAction
 from diffuserve.service.response_schemas import JobList, JobResponse, documented
 from diffuserve.service.signing import preview_path
 
@@ -17,27 +18,8 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 @router.get("", response_model=None, responses=documented(JobList))
-def list_jobs(
-    services: ServicesDep,
-    caller: CallerDep,
-    status: str | None = None,
-    type: str | None = None,
-    types: Annotated[list[str] | None, Query()] = None,
-    pageSize: str | None = None,
-    paginationToken: str | None = None,
-    hideResults: str | None = None,
-    authorId: str | None = None,
-) -> dict[str, Any]:
-    return services.jobs.list(
-        status=status,
-        type=type,
-        types=",".join(types) if types else None,
-        page_size=pageSize,
-        pagination_token=paginationToken,
-        hide_results=hideResults,
-        author_id=authorId,
-        caller=caller,
-    )
+def list_jobs(query: Annotated[JobQuery, Query()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    return services.jobs.list(query, caller=caller)
 
 
 @router.get("/{jobId}", response_model=None, responses=documented(JobResponse))
@@ -45,16 +27,11 @@ def get_job(jobId: str, services: ServicesDep, caller: CallerDep) -> dict[str, A
     return services.jobs.get(jobId, caller=caller)
 
 
-@router.post(
-    "/{jobId}/action", openapi_extra=body_schema(JobAction), response_model=None, responses=documented(JobResponse)
-)
+@router.post("/{jobId}/action", response_model=None, responses=documented(JobResponse))
 def post_job_action(
-    jobId: str, body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep
+    jobId: str, body: Annotated[JobAction, Body()], services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
-    action = body.get("action")
-    if action != "cancel":
-        raise InvalidRequest(f"action must be 'cancel', got {action!r}", field="action")
-    return services.jobs.cancel(jobId, caller=caller)
+    return services.jobs.action(jobId, body, caller=caller)
 
 
 @router.get("/{jobId}/previews/{index}", include_in_schema=False)

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from diffuserve.api.deps import CallerDep, ServicesDep
-from diffuserve.api.schemas import KeyCreate, ProjectCreate, body_schema
-from diffuserve.errors import Forbidden, InvalidRequest
+from diffuserve.api.deps import AdminDep, CallerDep, ServicesDep
+from diffuserve.errors import Forbidden
 from diffuserve.service.keys import Caller, key_wire
+from diffuserve.service.request_schemas import KeyCreate, ProjectCreate
+from diffuserve.service.wire_fields import field_warnings
 from diffuserve.storage.records import DEFAULT_PROJECT_ID, ProjectRecord
 
 router = APIRouter(tags=["keys"])
@@ -20,10 +21,11 @@ def _project_wire(project: ProjectRecord) -> dict[str, Any]:
     return {"id": project.id, "name": project.name}
 
 
-def _operator(caller: Caller) -> None:
-    caller.may_administer()
+def _operator(caller: AdminDep) -> Caller:
+    """An admin key of the default project (the instance's operators), refused before the body is read."""
     if caller.project_id != DEFAULT_PROJECT_ID:
         raise Forbidden("creating projects needs an admin key of the default project", reason="not_operator")
+    return caller
 
 
 @router.get("/v1/keys")
@@ -32,14 +34,11 @@ def list_keys(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     return {"keys": [key_wire(k) for k in services.keys.list(project_id=caller.project_id)]}
 
 
-@router.post("/v1/keys", openapi_extra=body_schema(KeyCreate))
-def create_key(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    caller.may_administer()
-    role, name = body.get("role", "member"), body.get("name")
-    if not isinstance(role, str) or (name is not None and not isinstance(name, str)):
-        raise InvalidRequest("role and name must be strings", field="role" if not isinstance(role, str) else "name")
-    key = services.keys.create(project=caller.project_id, role=role, name=name)
-    return {"key": key_wire(services.keys.get(key.key)), "secret": key.secret}
+@router.post("/v1/keys")
+def create_key(body: Annotated[KeyCreate, Body()], services: ServicesDep, caller: AdminDep) -> dict[str, Any]:
+    warnings = field_warnings(body, "a key", strict=services.strict_fields)
+    key = services.keys.create(project=caller.project_id, role=body.role, name=body.name)
+    return {"key": key_wire(services.keys.get(key.key)), "secret": key.secret, **warnings}
 
 
 @router.delete("/v1/keys/{keyId}")
@@ -56,10 +55,8 @@ def list_projects(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     return {"projects": [_project_wire(services.keys.project(caller.project_id))]}
 
 
-@router.post("/v1/projects", openapi_extra=body_schema(ProjectCreate))
-def create_project(body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+@router.post("/v1/projects")
+def create_project(body: Annotated[ProjectCreate, Body()], services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     _operator(caller)
-    name = body.get("name")
-    if not isinstance(name, str) or not name:
-        raise InvalidRequest("name is required (the project's name)", field="name", reason="missing_field")
-    return {"project": _project_wire(services.keys.create_project(name))}
+    warnings = field_warnings(body, "a project", strict=services.strict_fields)
+    return {"project": _project_wire(services.keys.create_project(body.name)), **warnings}

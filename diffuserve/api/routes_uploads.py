@@ -8,31 +8,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from diffuserve.api.deps import CallerDep, ServicesDep
-from diffuserve.api.schemas import body_schema
-from diffuserve.api.schemas_uploads import UploadAction, UploadCreate
+from diffuserve.api.deps import CallerDep, ServicesDep, WriterDep
 from diffuserve.errors import NotFound
-from diffuserve.service.coerce import query_flag
+from diffuserve.service.request_schemas import UploadAction, UploadCreate
 from diffuserve.service.signing import upload_part_path
+from diffuserve.service.wire_types import DryRun
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"])
+DRY_RUN_DOC = "true (or api): check the body, answer HTTP 269, store nothing"
 
 
-@router.post(
-    "",
-    openapi_extra=body_schema(UploadCreate),
-    responses={269: {"description": "Dry run: {creativeUnitsCost}"}},
-)
+@router.post("", responses={269: {"description": "Dry run: {creativeUnitsCost}"}})
 def create_upload(
-    body: Annotated[dict[str, Any], Body()],
+    body: Annotated[UploadCreate, Body()],
     services: ServicesDep,
-    caller: CallerDep,
-    dryRun: Annotated[str | None, Query(description="true: check the body, answer HTTP 269, store nothing")] = None,
+    caller: WriterDep,
+    dryRun: Annotated[DryRun, Query(description=DRY_RUN_DOC)] = False,
 ) -> JSONResponse:
     """Declares a file and answers the upload with one signed PUT URL per part (`upload.parts`)."""
-    # Scenario's SDK sends dryRun=true, or dryRun=api (an estimate at the API tier: the same here).
-    dry_run = query_flag(dryRun) or (dryRun or "").strip().lower() == "api"
-    status, content = services.uploads.create(body, caller=caller, dry_run=dry_run)
+    status, content = services.uploads.create(body, caller=caller, dry_run=dryRun)
     return JSONResponse(content, status_code=status)
 
 
@@ -41,9 +35,9 @@ def get_upload(uploadId: str, services: ServicesDep, caller: CallerDep) -> dict[
     return services.uploads.get(uploadId, caller=caller)
 
 
-@router.post("/{uploadId}/action", openapi_extra=body_schema(UploadAction))
+@router.post("/{uploadId}/action")
 def upload_action(
-    uploadId: str, body: Annotated[dict[str, Any], Body()], services: ServicesDep, caller: CallerDep
+    uploadId: str, body: Annotated[UploadAction, Body()], services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
     """`{"action": "complete"}`: the parts become an asset (`upload.entityId`)."""
     return services.uploads.action(uploadId, body, caller=caller)

@@ -1,9 +1,10 @@
 """The tools' arguments as pydantic models, with Scenario's flattened field names, and their JSON Schemas.
 
-The generate tools take the REST body models themselves (service/generate_schemas: unknown names become
-warnings, as over REST); the other tools refuse unknown names. Model-dependent ranges and cross-field rules are
-advertised in the schema (`minimum`, `maximum`, `enum`) but checked by the service layer, so a bad value gets
-exactly the REST API's error text. `json_schema.input_schema()` turns a model into the clean schema the tool list shows.
+The generate, post-asset and job-action tools take the REST body models themselves (service/generate_schemas,
+service/request_schemas: unknown names become warnings, as over REST); the other tools refuse unknown names.
+Model-dependent ranges and cross-field rules are advertised in the schema (`minimum`, `maximum`, `enum`) but
+checked by the service layer, so a bad value gets exactly the REST API's error text. `json_schema.input_schema()`
+turns a model into the clean schema the tool list shows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from diffuserve.service.generate_schemas import (
     Txt2ImgCreate,
     Txt2ImgIpAdapterCreate,
 )
+from diffuserve.service.request_schemas import AssetCreate, JobAction
 from diffuserve.storage.records import JobStatus
 
 # How long a generate tool waits for its job by default: below the 60 s request timeout of common clients.
@@ -103,9 +105,10 @@ class GetJobArguments(ToolArguments):
     )
 
 
-class JobActionArguments(ToolArguments):
+class JobActionArguments(JobAction):
+    """The REST body (one model for both) plus the job's id, the path parameter over REST."""
+
     jobId: str = Field(description="The id (job_...) of the queued or running job.")
-    action: str = Field(description="The action to run; only cancel exists.", json_schema_extra={"enum": ["cancel"]})
 
 
 class GetJobsArguments(ToolArguments):
@@ -176,14 +179,9 @@ class GetAssetsArguments(ToolArguments):
     )
 
 
-class PostAssetArguments(ToolArguments):
-    name: str = Field(description="File name to record for the asset, e.g. 'sketch.png'.")
-    image: str = Field(
-        description="The image: a data URL, bare base64 (PNG, JPEG or WebP), or - only when the server runs "
-        "over stdio - an absolute local file path (then `name` may be anything)."
-    )
-    hide: bool = Field(default=False, description="true: leave the asset out of get-assets listings.")
-    parentId: str | None = Field(default=None, description="Asset id to record as this asset's parent.")
+class PostAssetArguments(AssetCreate):
+    """The REST body (one model for both: unknown names become warnings, as over REST) plus a call option."""
+
     originalAssets: bool = Field(
         default=False, description="Accepted for Scenario compatibility; URLs always serve the original file."
     )

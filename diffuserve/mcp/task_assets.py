@@ -28,7 +28,9 @@ from diffuserve.mcp.task_schemas import (
     UploadAssetCompleteArguments,
     UploadAssetLocalArguments,
 )
-from diffuserve.service.downloads import RENDITIONS, TARGET_FORMATS
+from diffuserve.service.downloads import RENDITIONS
+from diffuserve.service.request_schemas import TARGET_FORMATS, AssetCreate, DownloadRequest, UploadCreate
+from diffuserve.service.wire_types import validate_model
 
 DISPLAY_PX = 512  # asset_display shows one image the user asked to see: larger than the generate tools' previews
 PART_BYTES = 8 * 1024 * 1024  # multipart uploads: the size of every part but the last
@@ -84,7 +86,7 @@ def _save(path_text: str, asset_id: str, data: bytes, mime: str) -> Path:
 
 
 async def asset_download(call: ToolCall, args: AssetDownloadArguments) -> CallToolResult:
-    body = {"targetFormat": args.format} if args.format else {}
+    body = validate_model(DownloadRequest, {"targetFormat": args.format})
     found = await asyncio.to_thread(call.services.downloads.request, args.asset_id, body, caller=call.caller)
     payload: dict[str, Any] = {"asset_id": args.asset_id, "url": found["url"], "mime_type": found["mimeType"]}
     save_to = getattr(args, "save_to", None)
@@ -134,7 +136,7 @@ def _multipart(call: ToolCall, args: UploadAssetArguments, size: int) -> dict[st
         "kind": "image",
         "parts": max(1, -(-size // PART_BYTES)),
     }
-    _, created = call.services.uploads.create(body, caller=call.caller)
+    _, created = call.services.uploads.create(validate_model(UploadCreate, body), caller=call.caller)
     upload = created["upload"]
     return {
         "upload_id": upload["id"],
@@ -171,7 +173,7 @@ async def upload_asset(call: ToolCall, args: UploadAssetArguments) -> CallToolRe
             )
         payload = await asyncio.to_thread(_multipart, call, args, args.file_size)
         return text_result(f"Upload {payload['upload_id']} is waiting for its parts.", payload, compact=True)
-    body = {"name": args.file_name, "image": image}
+    body = validate_model(AssetCreate, {"name": args.file_name, "image": image})
     asset = (await asyncio.to_thread(call.services.assets.upload, body, caller=call.caller))["asset"]
     props = asset["properties"]
     payload = {"asset_id": asset["id"], "width": props["width"], "height": props["height"], "next": _USE_IT}

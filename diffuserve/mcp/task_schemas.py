@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from diffuserve.mcp.schemas import DEFAULT_WAIT_S, MAX_WAIT_S, ToolArguments
-from diffuserve.service.downloads import TARGET_FORMATS
-from diffuserve.service.uploads import MAX_FILE_BYTES
+from diffuserve.service.request_schemas import MAX_FILE_BYTES, TARGET_FORMATS
+from diffuserve.service.wire_types import Timestamp
 from diffuserve.storage.records import JobStatus
 
 MAX_WAIT_JOBS = 32  # as the hosted jobs_wait
@@ -153,8 +153,8 @@ class SearchFilters(TaskArguments):
     capability: str | None = Field(default=None, description="Models with this capability, e.g. txt2img, inpaint.")
     status: str | None = Field(default=None, description="Jobs in this status, e.g. success or in-progress.")
     tags: list[str] | None = Field(default=None, description="Assets with all of these tags.")
-    created_after: str | None = Field(default=None, description="Assets or jobs created after this ISO-8601 time.")
-    created_before: str | None = Field(default=None, description="Assets or jobs created before this time.")
+    created_after: Timestamp = Field(default=None, description="Assets or jobs created after this ISO-8601 time.")
+    created_before: Timestamp = Field(default=None, description="Assets or jobs created before this time.")
     kind: str | None = Field(default=None, description="Asset kind; only image here.")
 
 

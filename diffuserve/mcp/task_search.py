@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from mcp_types import CallToolResult
@@ -19,9 +20,10 @@ from diffuserve.mcp.registration import ToolSpec
 from diffuserve.mcp.results import text_result
 from diffuserve.mcp.task_results import READ_ONLY, asset_row, job_summary, model_row
 from diffuserve.mcp.task_schemas import SearchArguments, SearchFilters
-from diffuserve.service import coerce
 from diffuserve.service.keys import Caller
+from diffuserve.service.query_schemas import AssetQuery, JobQuery
 from diffuserve.service.services import Services
+from diffuserve.service.wire_types import validate_model
 
 SCAN_LIMIT = 1000
 _ASSET_PAGE = 100
@@ -79,7 +81,8 @@ def search_assets(
     }
 
     def fetch(token: str | None) -> dict[str, Any]:
-        return services.assets.list(**filters, pageSize=_ASSET_PAGE, paginationToken=token, caller=caller)
+        query = validate_model(AssetQuery, {**filters, "pageSize": _ASSET_PAGE, "paginationToken": token})
+        return services.assets.list(query, caller=caller)
 
     found = []
     for asset in _pages(fetch, "assets"):
@@ -95,16 +98,16 @@ def search_assets(
 def search_jobs(
     services: Services, words: list[str], flt: SearchFilters, limit: int, caller: Caller
 ) -> list[dict[str, Any]]:
-    after = coerce.as_datetime(flt.created_after, "filters.created_after")
-    before = coerce.as_datetime(flt.created_before, "filters.created_before")
+    after, before = flt.created_after, flt.created_before
 
     def fetch(token: str | None) -> dict[str, Any]:
-        return services.jobs.list(status=flt.status, page_size=_JOB_PAGE, pagination_token=token, caller=caller)
+        query = validate_model(JobQuery, {"status": flt.status, "pageSize": _JOB_PAGE, "paginationToken": token})
+        return services.jobs.list(query, caller=caller)
 
     found = []
     for job in _pages(fetch, "jobs"):
-        created = coerce.as_datetime(job.get("createdAt"), "createdAt")
-        if created is None or (after and created <= after) or (before and created >= before):
+        created = datetime.fromisoformat(job["createdAt"])
+        if (after and created <= after) or (before and created >= before):
             continue
         inp = job.get("metadata", {}).get("input", {})
         if flt.model_id and inp.get("modelId") != flt.model_id:

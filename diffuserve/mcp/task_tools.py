@@ -35,6 +35,8 @@ from diffuserve.mcp.task_schemas import (
 from diffuserve.mcp.task_search import search_spec
 from diffuserve.service.custom_generation import submit_custom
 from diffuserve.service.generate_schemas import DEFAULT_NUM_SAMPLES
+from diffuserve.service.query_schemas import JobQuery
+from diffuserve.service.wire_types import validate_model
 
 _WAIT_AGAIN = "Call jobs_wait with job_ids={ids}; never model_run again for them (that starts new jobs)."
 
@@ -209,13 +211,10 @@ async def job_get(call: ToolCall, args: JobGetArguments) -> CallToolResult:
 
 
 async def jobs_list(call: ToolCall, args: JobsListArguments) -> CallToolResult:
-    page = await asyncio.to_thread(
-        call.services.jobs.list,
-        status=args.status,
-        page_size=args.limit,
-        pagination_token=args.pagination_token,
-        caller=call.caller,
+    query = validate_model(
+        JobQuery, {"status": args.status, "pageSize": args.limit, "paginationToken": args.pagination_token}
     )
+    page = await asyncio.to_thread(call.services.jobs.list, query, caller=call.caller)
     payload: dict[str, Any] = {"jobs": [job_summary(job) for job in page["jobs"]]}
     if page.get("nextPaginationToken"):
         payload["next_pagination_token"] = page["nextPaginationToken"]

@@ -9,7 +9,6 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, ToolAnnotations
 
 from diffuserve.catalog.types import Mode
-from diffuserve.errors import InvalidRequest
 from diffuserve.mcp import descriptions as doc
 from diffuserve.mcp.context import ToolCall
 from diffuserve.mcp.custom_arguments import CustomArguments
@@ -34,6 +33,8 @@ from diffuserve.mcp.schemas import (
     Txt2ImgIpAdapterArguments,
 )
 from diffuserve.service.custom_generation import submit_custom
+from diffuserve.service.query_schemas import AssetQuery, JobQuery
+from diffuserve.service.wire_types import validate_model
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 # Generation writes a job and assets and is not idempotent (each call is a new job); it destroys nothing.
@@ -124,25 +125,14 @@ async def get_job(call: ToolCall, args: GetJobArguments) -> CallToolResult:
 
 
 async def post_job_action(call: ToolCall, args: JobActionArguments) -> CallToolResult:
-    if args.action != "cancel":
-        raise InvalidRequest(f"action must be 'cancel', got {args.action!r}", field="action")
-    result = await asyncio.to_thread(call.services.jobs.cancel, args.jobId, caller=call.caller)
+    result = await asyncio.to_thread(call.services.jobs.action, args.jobId, args, caller=call.caller)
     job = result["job"]
     return text_result(f"Job {job['jobId']} is now {job['status']}.", result)
 
 
 async def get_jobs(call: ToolCall, args: GetJobsArguments) -> CallToolResult:
-    result = await asyncio.to_thread(
-        call.services.jobs.list,
-        status=args.status,
-        type=args.type,
-        types=args.types,
-        page_size=args.pageSize,
-        caller=call.caller,
-        pagination_token=args.paginationToken,
-        hide_results=args.hideResults,
-        author_id=args.authorId,
-    )
+    query = validate_model(JobQuery, args.model_dump(exclude_none=True))
+    result = await asyncio.to_thread(call.services.jobs.list, query, caller=call.caller)
     more = " More: pass nextPaginationToken." if result.get("nextPaginationToken") else ""
     return text_result(f"{len(result['jobs'])} job(s).{more}", result)
 
@@ -156,17 +146,15 @@ async def get_asset(call: ToolCall, args: GetAssetArguments) -> CallToolResult:
 
 
 async def get_assets(call: ToolCall, args: GetAssetsArguments) -> CallToolResult:
-    filters: dict[str, Any] = args.model_dump(exclude_none=True, exclude={"originalAssets"})
-    result = await asyncio.to_thread(lambda: call.services.assets.list(**filters, caller=call.caller))
+    query = validate_model(AssetQuery, args.model_dump(exclude_none=True))
+    result = await asyncio.to_thread(call.services.assets.list, query, caller=call.caller)
     more = " More: pass nextPaginationToken." if result.get("nextPaginationToken") else ""
     return text_result(f"{len(result['assets'])} asset(s).{more}", result)
 
 
 async def post_asset(call: ToolCall, args: PostAssetArguments) -> CallToolResult:
     image, path = call.upload_image(args.image)
-    body: dict[str, Any] = {"name": args.name, "image": image, "hide": args.hide}
-    if args.parentId:
-        body["parentId"] = args.parentId
+    body = args.model_copy(update={"image": image})
     result = await asyncio.to_thread(call.services.assets.upload, body, caller=call.caller)
     source = f" from {path}" if path else ""
     return text_result(f"Stored asset {result['asset']['id']}{source}.", result)

@@ -19,16 +19,10 @@ from diffuserve.catalog.inputs import (
 )
 from diffuserve.catalog.registry import ModelSpec, Registry
 from diffuserve.errors import InvalidRequest
-from diffuserve.service.coerce import query_flag
 from diffuserve.service.generate_schemas import DEFAULT_NUM_SAMPLES
 from diffuserve.service.inference import InferenceService
 from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.wire_fields import closest_field
-
-
-def dry_run_flag(value: str | bool | None) -> bool:
-    """`?dryRun=`: "true" as on every endpoint, and "api" (the SDK's other value: estimate at the API tier)."""
-    return query_flag(value) or (isinstance(value, str) and value.strip().lower() == "api")
 
 
 def input_wire(item: ModelInput) -> dict[str, Any]:

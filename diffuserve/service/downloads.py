@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from typing import Any
 
 from PIL import Image, features
 
 from diffuserve.errors import InvalidRequest, NotFound
-from diffuserve.service import coerce
 from diffuserve.service.keys import LOCAL_CALLER, Caller
+from diffuserve.service.request_schemas import TARGET_FORMATS, DownloadRequest
 from diffuserve.service.signing import UrlSigner, asset_content_path, asset_rendition_path
+from diffuserve.service.wire_fields import field_warnings
 from diffuserve.storage.asset_store import AssetStore
 
-# Scenario's targetFormat names (jpg and tif are aliases) -> the format served.
-TARGET_FORMATS = {
-    "png": "png",
-    "jpeg": "jpeg",
-    "jpg": "jpeg",
-    "webp": "webp",
-    "gif": "gif",
-    "tiff": "tiff",
-    "tif": "tiff",
-    "avif": "avif",
-}
 # Served format -> (Pillow format, MIME type).
 RENDITIONS = {
     "png": ("PNG", "image/png"),
@@ -52,22 +41,24 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
 
 
 class DownloadService:
-    def __init__(self, *, assets: AssetStore, signer: UrlSigner) -> None:
+    def __init__(self, *, assets: AssetStore, signer: UrlSigner, strict_fields: bool = False) -> None:
         self.assets = assets
         self.signer = signer
+        self.strict_fields = strict_fields  # unknown body fields are a 400 instead of a warning
 
     def request(
-        self, asset_id: str, body: Mapping[str, Any] | None = None, *, caller: Caller = LOCAL_CALLER
+        self, asset_id: str, body: DownloadRequest | None = None, *, caller: Caller = LOCAL_CALLER
     ) -> dict[str, Any]:
-        """Body of POST /assets/{assetId}/download (`targetFormat`, optional) -> {"url", "mimeType"}: the original
-        file when no format, or the asset's own, is asked for."""
-        body = body or {}
-        if not isinstance(body, Mapping):
-            raise InvalidRequest("the request body must be a JSON object", field="body")
+        """POST /assets/{assetId}/download (`targetFormat`, optional) -> {"url", "mimeType"}: the original file
+        when no format, or the asset's own, is asked for."""
+        body = body or DownloadRequest()
+        warnings = field_warnings(body, "a download request", strict=self.strict_fields)
         asset = self.assets.get(asset_id, owner_id=caller.project_id)
-        target = coerce.as_str(body, "targetFormat")
+        return {**self._target(asset.id, asset.mime_type, body.targetFormat), **warnings}
+
+    def _target(self, asset_id: str, own_mime: str, target: str | None) -> dict[str, Any]:
         if not target:
-            return {"url": self.signer.sign(asset_content_path(asset.id)), "mimeType": asset.mime_type}
+            return {"url": self.signer.sign(asset_content_path(asset_id)), "mimeType": own_mime}
         fmt = TARGET_FORMATS.get(target.strip().lower())
         if fmt is None or not _available(fmt):
             choices = ", ".join(f for f in TARGET_FORMATS if _available(TARGET_FORMATS[f]))
@@ -77,9 +68,9 @@ class DownloadService:
                 reason="unsupported_format",
             )
         mime = RENDITIONS[fmt][1]
-        if mime == asset.mime_type:
-            return {"url": self.signer.sign(asset_content_path(asset.id)), "mimeType": mime}
-        return {"url": self.signer.sign(asset_rendition_path(asset.id, fmt)), "mimeType": mime}
+        if mime == own_mime:
+            return {"url": self.signer.sign(asset_content_path(asset_id)), "mimeType": mime}
+        return {"url": self.signer.sign(asset_rendition_path(asset_id, fmt)), "mimeType": mime}
 
     def render(self, asset_id: str, fmt: str) -> tuple[bytes, str]:
         """The asset's image encoded as `fmt` (a key of RENDITIONS), for the signed URL `request` made."""

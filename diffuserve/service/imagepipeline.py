@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import Any
 
 from diffuserve.catalog.registry import Registry
 from diffuserve.catalog.types import IpAdapterType, Mode
 from diffuserve.errors import InvalidRequest, NotFound
-from diffuserve.service import coerce
 from diffuserve.service.fetch import SafeHttp
 from diffuserve.service.generation_body import check_ip_image_count
+from diffuserve.service.imagepipeline_schemas import ImagePipelineCreate
 from diffuserve.service.inference import InferenceService
 from diffuserve.service.keys import LOCAL_CALLER, Caller
 from diffuserve.service.signing import UrlSigner, asset_content_path
+from diffuserve.service.wire_fields import field_warnings
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.records import JobRecord, JobStatus
 
@@ -38,50 +37,6 @@ GENERIC_MODEL_IDS = {
     "sdxl": "sdxl",
     "sd-xl": "sdxl",
 }
-
-
-def _default(value: float | None, default: float) -> float:
-    return default if value is None else value
-
-
-def _names(value: Any) -> list[str]:
-    """ip_adapter comes as a list or as a bracketed string like "[ip-adapter-plus-face_sd15]"."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v for v in re.split(r"[\[\],\s\"']+", value) if v]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise InvalidRequest("ip_adapter must be a list of adapter names", field="ip_adapter")
-
-
-def _urls(value: Any, field: str) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [coerce.text(value, field)]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return [coerce.text(v, field) for v in value]
-    raise InvalidRequest(f"{field} must be a URL or a list of URLs", field=field)
-
-
-_N = TypeVar("_N", int, float)
-# imagepipeline's documented ranges (its "IP Adapters" and SDXL base-model pages; spec §6.2).
-RANGES: dict[str, tuple[float, float]] = {
-    "samples": (1, 4),
-    "num_inference_steps": (1, 100),
-    "guidance_scale": (1.0, 20.0),
-    "strength": (0.0, 1.0),
-}
-
-
-def _in_range(field: str, value: _N) -> _N:
-    low, high = RANGES[field]
-    if not low <= value <= high:
-        raise InvalidRequest(
-            f"{field} must be in [{low:g}, {high:g}] (imagepipeline's documented range), got {value:g}", field=field
-        )
-    return value
 
 
 def status_body(job: JobRecord, signer: UrlSigner) -> dict[str, Any]:
@@ -124,8 +79,7 @@ class ImagePipelineService:
         self.http = http
         self.signer = signer
 
-    def _model_id(self, body: Mapping[str, Any], family: str) -> str:
-        model_id = coerce.as_str(body, "model_id")
+    def _model_id(self, model_id: str | None, family: str) -> str:
         if model_id:
             try:
                 return self.registry.get(model_id).id
@@ -189,8 +143,9 @@ class ImagePipelineService:
         data = await self.http.fetch(url, field=field)
         return "data:application/octet-stream;base64," + base64.b64encode(data).decode()
 
-    async def submit(self, family: str, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+    async def submit(self, family: str, body: ImagePipelineCreate, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """POST /{sd,sdxl}/text2image/v1 -> {"id", "status": "PENDING"}."""
+        warnings = field_warnings(body, "an imagepipeline request", strict=self.inference.strict_fields)
         plan = await asyncio.to_thread(self._plan, family, body)
         # Only now, with the request's shape checked, are the URLs fetched (together, without a thread each).
         fetched = await asyncio.gather(
@@ -208,46 +163,27 @@ class ImagePipelineService:
                 images, fetched = fetched[: len(urls)], fetched[len(urls) :]
                 entries.append({"type": kind, "images": images, "scales": scales})
             plan.scenario["ipAdapters"] = entries
-        return await asyncio.to_thread(self._store, plan, caller)
+        return {**await asyncio.to_thread(self._store, plan, caller), **warnings}
 
-    def _plan(self, family: str, body: Mapping[str, Any]) -> _Plan:
+    def _plan(self, family: str, body: ImagePipelineCreate) -> _Plan:
         """Every check that needs no image bytes; the URLs to fetch."""
-        if not isinstance(body, Mapping):
-            raise InvalidRequest("the request body must be a JSON object", field="body")
-        prompt = coerce.as_str(body, "prompt")
-        if prompt is None:
-            raise InvalidRequest("prompt is required", field="prompt", reason="missing_field")
-        steps = body.get("num_inference_steps", body.get("num_inference_step"))
-        seed = coerce.as_int(body, "seed")
         scenario: dict[str, Any] = {
-            "modelId": self._model_id(body, family),
-            "prompt": prompt,
-            "negativePrompt": coerce.as_str(body, "negative_prompt"),
-            "numSamples": _in_range("samples", _default(coerce.as_int(body, "samples"), 1)),
-            "numInferenceSteps": _in_range(
-                "num_inference_steps",
-                _default(coerce.as_int({"num_inference_steps": steps}, "num_inference_steps"), 20),
-            ),
-            "guidance": _in_range("guidance_scale", _default(coerce.as_float(body, "guidance_scale"), 7.5)),
-            "width": coerce.as_int(body, "width"),
-            "height": coerce.as_int(body, "height"),
-            "seed": None if seed is None or seed == -1 else seed,
-            "scheduler": coerce.as_str(body, "scheduler"),
+            "modelId": self._model_id(body.model_id, family),
+            "prompt": body.prompt,
+            "negativePrompt": body.negative_prompt,
+            "numSamples": body.samples,
+            "numInferenceSteps": body.num_inference_steps,
+            "guidance": body.guidance_scale,
+            "width": body.width,
+            "height": body.height,
+            "seed": None if body.seed is None or body.seed == -1 else body.seed,
+            "scheduler": body.scheduler,
         }
-        if body.get("server_id") not in (None, ""):
-            raise InvalidRequest(
-                "server_id names an imagepipeline dedicated server; this server runs every request itself, so "
-                "leave server_id out",
-                field="server_id",
-            )
-        webhook = coerce.as_str(body, "webhook") or None
+        webhook = body.webhook or None
         if webhook is not None:
             self.http.check(webhook, field="webhook")
         plan = _Plan(mode=Mode.TXT2IMG, scenario=scenario, webhook=webhook)
-        init = _urls(body.get("init_image"), "init_image")
-        names = _names(body.get("ip_adapter"))
-        face = _urls(body.get("ip_adapter_image"), "ip_adapter_image")
-        style = _urls(body.get("ip_adapter_style_images"), "ip_adapter_style_images")
+        names, face, style = body.ip_adapter, body.ip_adapter_image, body.ip_adapter_style_images
         refs, refs_field = (style, "ip_adapter_style_images") if style else (face, "ip_adapter_image")
         if names or refs:
             if not refs:
@@ -255,19 +191,13 @@ class ImagePipelineService:
                     "ip_adapter needs ip_adapter_image or ip_adapter_style_images", field="ip_adapter_image"
                 )
             check_ip_image_count(len(face) + len(style), field=refs_field)
-        if init:
+        if body.init_image:
             plan.mode = Mode.IMG2IMG
-            plan.init_url = init[0]
-            strength = coerce.as_float(body, "strength")
-            scenario["strength"] = None if strength is None else _in_range("strength", strength)
+            plan.init_url = body.init_image[0]
+            scenario["strength"] = body.strength
         if refs:
             kinds = self._adapter_kinds(scenario["modelId"], names, face=bool(face), style=bool(style))
-            scales = body.get("ip_adapter_scale")
-            scale_list = None
-            if scales is not None:
-                scale_list = coerce.as_float_list(
-                    {"ip_adapter_scale": scales if isinstance(scales, list) else [scales]}, "ip_adapter_scale"
-                )
+            scale_list = body.ip_adapter_scale
             if face and style:  # the face adapter with ip_adapter_image, the style adapter with the style images
                 per_set = self._scales_per_set(kinds, scale_list)
                 plan.sets = [

@@ -14,10 +14,12 @@ from diffuserve.errors import Conflict, InvalidRequest, NotFound
 from diffuserve.jobs.client import JobClient
 from diffuserve.jobs.events import JobEvent
 from diffuserve.jobs.outputs import preview_key
-from diffuserve.service import coerce
 from diffuserve.service.keys import LOCAL_CALLER, Caller
+from diffuserve.service.query_schemas import JobQuery
+from diffuserve.service.request_schemas import JobAction
 from diffuserve.service.signing import UrlSigner, preview_path
 from diffuserve.service.wire import job_wire
+from diffuserve.service.wire_fields import field_warnings
 from diffuserve.storage.blobs import BlobStore
 from diffuserve.storage.job_repository import JobRepository
 from diffuserve.storage.records import JobRecord, JobStatus
@@ -29,7 +31,10 @@ WAIT_POLL_S = 1.0
 
 
 class JobService:
-    def __init__(self, *, jobs: JobRepository, queue: JobClient, signer: UrlSigner, blobs: BlobStore) -> None:
+    def __init__(
+        self, *, jobs: JobRepository, queue: JobClient, signer: UrlSigner, blobs: BlobStore, strict_fields: bool = False
+    ) -> None:
+        self.strict_fields = strict_fields  # unknown body fields are a 400 instead of a warning
         self.jobs = jobs
         self.blobs = blobs
         self.queue = queue
@@ -41,45 +46,34 @@ class JobService:
     def get(self, job_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         return self._wire(self.jobs.get(job_id, owner_id=caller.project_id))
 
-    def list(
-        self,
-        *,
-        status: str | None = None,
-        type: str | None = None,
-        types: builtins.list[str] | str | None = None,
-        page_size: int | str | None = 10,
-        pagination_token: str | None = None,
-        hide_results: bool | str | None = None,
-        author_id: str | None = None,
-        caller: Caller = LOCAL_CALLER,
-    ) -> dict[str, Any]:
-        """`types` wins over `type`; hideResults=false leaves out jobs that asked to hide their results."""
+    def list(self, query: JobQuery | None = None, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+        """GET /jobs: `types` wins over `type`; hideResults=false leaves out jobs that asked to hide their results."""
+        query = query or JobQuery()
         statuses = None
-        if status:
-            statuses = [s.strip() for s in status.split(",") if s.strip()]
+        if query.status:
+            statuses = [s.strip() for s in query.status.split(",") if s.strip()]
             allowed = {s.value for s in JobStatus}
             bad = [s for s in statuses if s not in allowed]
             if bad:
                 raise InvalidRequest(f"status must be one of {sorted(allowed)}; got {bad}", field="status")
-        if isinstance(types, str):
-            types = [t.strip() for t in types.split(",") if t.strip()]
-        job_types = types or ([type] if type else None)
-        hide = None
-        if hide_results is not None and not coerce.query_flag(hide_results):
-            hide = False
         page = self.jobs.page(
             statuses=statuses,
-            job_types=job_types,
-            hide_results=hide,
-            author_id=author_id,
+            job_types=query.types or ([query.type] if query.type else None),
+            hide_results=None if query.hideResults is None or query.hideResults else False,
+            author_id=query.authorId,
             owner_id=caller.project_id,
-            page_size=coerce.page_size(page_size, default=10, maximum=200),
-            pagination_token=pagination_token,
+            page_size=query.pageSize,
+            pagination_token=query.paginationToken,
         )
         body: dict[str, Any] = {"jobs": [job_wire(j, self.signer) for j in page.items]}
         if page.next_token:
             body["nextPaginationToken"] = page.next_token
         return body
+
+    def action(self, job_id: str, body: JobAction, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+        """POST /jobs/{jobId}/action: `{"action": "cancel"}`, the one action there is."""
+        warnings = field_warnings(body, "a job action", strict=self.strict_fields)
+        return {**self.cancel(job_id, caller=caller), **warnings}
 
     def cancel(self, job_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """A queued job is canceled at once (by the queue, which announces it); a running one stops within a

@@ -30,3 +30,5 @@ class Services:
     downloads: DownloadService
     # Serve without credentials (Settings.open_mode, loopback only).
     open_mode: bool = False
+    # Unknown body fields are a 400 instead of a warning (Settings.strict_fields).
+    strict_fields: bool = False

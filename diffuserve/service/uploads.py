@@ -12,14 +12,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from diffuserve.errors import Conflict, InvalidRequest, NotFound
-from diffuserve.service import coerce
 from diffuserve.service.keys import LOCAL_CALLER, Caller
+from diffuserve.service.request_schemas import UploadAction, UploadAssetOptions, UploadCreate
 from diffuserve.service.signing import UrlSigner, upload_part_path
+from diffuserve.service.wire_fields import field_warnings
 from diffuserve.storage.asset_store import AssetStore, NewAsset, decode_image
 from diffuserve.storage.ids import new_id
 from diffuserve.storage.records import AssetRecord
@@ -28,23 +28,10 @@ from diffuserve.storage.upload_repository import UploadRecord, UploadRepository,
 
 logger = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 64 * 1024 * 1024  # the same cap as one request body (api/limits.py)
-MAX_PARTS = 100
-# The content types a client may declare (image/jpg is a common misspelling) and the formats the file may be;
-# the asset's mimeType is the format the bytes turn out to have.
-CONTENT_TYPES = {
-    "image/png": "image/png",
-    "image/jpeg": "image/jpeg",
-    "image/jpg": "image/jpeg",
-    "image/webp": "image/webp",
-}
+# The formats the file may be; the asset's mimeType is the format the bytes turn out to have.
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
-KINDS = ("image", "asset")  # the kinds that produce an image asset; Scenario's other kinds need other media
-UNSUPPORTED_SOURCES = ("url", "civitaiModelUrl", "huggingFaceModelName")
 EXPIRED_ERROR = "the upload expired before it was completed"
 SWEEP_LIMIT = 20  # expired uploads cleaned up per create call
-
-T = TypeVar("T")
 
 
 def part_key(upload_id: str, number: int) -> str:
@@ -52,7 +39,10 @@ def part_key(upload_id: str, number: int) -> str:
 
 
 class UploadService:
-    def __init__(self, *, uploads: UploadRepository, assets: AssetStore, signer: UrlSigner) -> None:
+    def __init__(
+        self, *, uploads: UploadRepository, assets: AssetStore, signer: UrlSigner, strict_fields: bool = False
+    ) -> None:
+        self.strict_fields = strict_fields  # unknown body fields are a 400 instead of a warning
         self.uploads = uploads
         self.assets = assets
         self.blobs = assets.blobs
@@ -97,63 +87,24 @@ class UploadService:
     # -- create --
 
     def create(
-        self, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER, dry_run: bool = False
+        self, body: UploadCreate, *, caller: Caller = LOCAL_CALLER, dry_run: bool = False
     ) -> tuple[int, dict[str, Any]]:
-        """Body of POST /uploads -> (200, {"upload"}) with the part URLs, or (269, {"creativeUnitsCost": 0})."""
+        """POST /uploads -> (200, {"upload"}) with the part URLs, or (269, {"creativeUnitsCost": 0})."""
         caller.may_write()
-        if not isinstance(body, Mapping):
-            raise InvalidRequest("the request body must be a JSON object", field="body")
-        for name in UNSUPPORTED_SOURCES:
-            if body.get(name) is not None:
-                raise InvalidRequest(
-                    f"{name} is not supported here: send the file itself as a multipart upload "
-                    "(fileName, contentType, fileSize, kind, parts)",
-                    field=name,
-                    reason="unsupported_upload_source",
-                )
-        kind = _required(coerce.as_str(body, "kind"), "kind")
-        if kind not in KINDS:
-            raise InvalidRequest(
-                f"kind {kind!r} is not supported here; uploads become image assets: kind must be image or asset",
-                field="kind",
-                reason="unsupported_kind",
-            )
-        file_name = _required(coerce.as_str(body, "fileName"), "fileName")
-        declared = _required(coerce.as_str(body, "contentType"), "contentType")
-        content_type = CONTENT_TYPES.get(declared.split(";")[0].strip().lower())
-        if content_type is None:
-            raise InvalidRequest(
-                f"contentType {declared!r} is not supported; use image/png, image/jpeg or image/webp",
-                field="contentType",
-                reason="unsupported_content_type",
-            )
-        file_size = _required(coerce.as_int(body, "fileSize"), "fileSize")
-        if not 1 <= file_size <= MAX_FILE_BYTES:
-            raise InvalidRequest(
-                f"fileSize must be 1 to {MAX_FILE_BYTES} bytes, got {file_size}",
-                field="fileSize",
-                reason="file_too_large" if file_size > MAX_FILE_BYTES else "invalid_request",
-            )
-        parts = _required(coerce.as_int(body, "parts"), "parts")
-        if not 1 <= parts <= min(MAX_PARTS, file_size):
-            raise InvalidRequest(
-                f"parts must be 1 to {min(MAX_PARTS, file_size)} (at most {MAX_PARTS}, and no more than "
-                f"fileSize), got {parts}",
-                field="parts",
-            )
-        options = self._asset_options(body.get("assetOptions"), owner_id=caller.project_id)
+        warnings = field_warnings(body, "an upload", strict=self.strict_fields)
+        options = self._asset_options(body.assetOptions, owner_id=caller.project_id)
         if dry_run:
-            return 269, {"creativeUnitsCost": 0}
+            return 269, {"creativeUnitsCost": 0, **warnings}
         self.sweep_expired()
         now = utcnow().replace(microsecond=0)
         upload = UploadRecord(
             id=new_id("upload_", 22),
             status=UploadStatus.PENDING,
-            kind=kind,
-            file_name=file_name,
-            content_type=content_type,
-            file_size=file_size,
-            parts_count=parts,
+            kind=body.kind,
+            file_name=body.fileName,
+            content_type=body.contentType,
+            file_size=body.fileSize,
+            parts_count=body.parts,
             created_at=now,
             updated_at=now,
             expires_at=now + timedelta(seconds=self.signer.ttl_s),
@@ -162,25 +113,20 @@ class UploadService:
             asset_options=options,
         )
         self.uploads.insert(upload)
-        logger.info("upload created upload_id=%s size=%d parts=%d", upload.id, file_size, parts)
-        return 200, self._wire(upload)
+        logger.info("upload created upload_id=%s size=%d parts=%d", upload.id, body.fileSize, body.parts)
+        return 200, {**self._wire(upload), **warnings}
 
-    def _asset_options(self, value: Any, *, owner_id: str) -> dict[str, Any]:
+    def _asset_options(self, value: UploadAssetOptions | None, *, owner_id: str) -> dict[str, Any]:
         if value is None:
             return {}
-        if not isinstance(value, Mapping):
-            raise InvalidRequest("assetOptions must be a JSON object", field="assetOptions")
-        named = {f"assetOptions.{k}": v for k, v in value.items()}  # errors name the field in full
         options: dict[str, Any] = {}
-        if value.get("hide") is not None:
-            options["hide"] = coerce.as_bool(named, "assetOptions.hide")
-        parent_id = coerce.as_str(named, "assetOptions.parentId")
-        if parent_id:
-            self.assets.get(parent_id, owner_id=owner_id)  # NotFound for an unknown parent, as POST /assets
-            options["parentId"] = parent_id
-        collections = coerce.as_str_list(named, "assetOptions.collectionIds")
-        if collections is not None:
-            options["collectionIds"] = collections  # echoed; diffuserve keeps no collections
+        if value.hide is not None:
+            options["hide"] = value.hide
+        if value.parentId:
+            self.assets.get(value.parentId, owner_id=owner_id)  # NotFound for an unknown parent, as POST /assets
+            options["parentId"] = value.parentId
+        if value.collectionIds is not None:
+            options["collectionIds"] = value.collectionIds  # echoed; diffuserve keeps no collections
         return options
 
     # -- read --
@@ -233,14 +179,10 @@ class UploadService:
 
     # -- actions --
 
-    def action(self, upload_id: str, body: Mapping[str, Any], *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
-        """Body of POST /uploads/{id}/action: `{"action": "complete"}`, the one action Scenario has."""
-        if not isinstance(body, Mapping):
-            raise InvalidRequest("the request body must be a JSON object", field="body")
-        action = coerce.as_str(body, "action")
-        if action != "complete":
-            raise InvalidRequest(f"action must be 'complete', got {action!r}", field="action")
-        return self.complete(upload_id, caller=caller)
+    def action(self, upload_id: str, body: UploadAction, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
+        """POST /uploads/{id}/action: `{"action": "complete"}`, the one action Scenario has."""
+        warnings = field_warnings(body, "an upload action", strict=self.strict_fields)
+        return {**self.complete(upload_id, caller=caller), **warnings}
 
     def complete(self, upload_id: str, *, caller: Caller = LOCAL_CALLER) -> dict[str, Any]:
         """Assembles the parts, checks the image and stores it as an asset; the upload says `imported` and
@@ -358,13 +300,3 @@ class UploadService:
         for upload in expired:
             self._delete_parts(upload)
         return len(expired)
-
-
-def _required(value: T | None, name: str) -> T:
-    if value is None or value == "":
-        raise InvalidRequest(
-            f"{name} is required for a multipart upload (fileName, contentType, fileSize, kind, parts)",
-            field=name,
-            reason="missing_field",
-        )
-    return value

@@ -5,12 +5,14 @@ from a newer Scenario version keeps working."""
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from pydantic import BaseModel
 
 from diffuserve.errors import InvalidRequest
 
-CONCEPT_FIELDS = frozenset({"modelId", "scale", "modelEpoch"})
+# How a nested object is named in a warning (default: its path, e.g. assetOptions).
+NESTED = {"concepts": "a concept"}
 # Names other APIs (A1111, diffusers, imagepipeline) use for the same thing.
 SYNONYMS = {
     "steps": "numInferenceSteps",
@@ -33,15 +35,28 @@ def _normal(name: str) -> str:
     return name.replace("_", "").replace("-", "").lower()
 
 
-def unknown_fields(body: BaseModel, where: str) -> list[dict[str, str]]:
-    """One warning per field a wire model kept as extra (also inside concepts), naming the closest known one."""
+def unknown_fields(body: BaseModel, where: str, prefix: str = "") -> list[dict[str, str]]:
+    """One warning per field a wire model kept as extra, also inside nested models (concepts, assetOptions),
+    naming the closest known one."""
     known = frozenset(type(body).model_fields)
-    warnings = [_warning(name, name, known, where) for name in body.model_extra or {}]
-    for i, concept in enumerate(getattr(body, "concepts", None) or []):
-        warnings += [
-            _warning(f"concepts[{i}].{name}", name, CONCEPT_FIELDS, "a concept") for name in concept.model_extra or {}
-        ]
+    warnings = [_warning(prefix + name, name, known, where) for name in body.model_extra or {}]
+    for name in type(body).model_fields:
+        value = getattr(body, name)
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
+            if isinstance(item, BaseModel):
+                path = prefix + (name if i is None else f"{name}[{i}]")
+                warnings += unknown_fields(item, NESTED.get(name, path), prefix=path + ".")
     return warnings
+
+
+def field_warnings(body: BaseModel, where: str, *, strict: bool) -> dict[str, Any]:
+    """`{"warnings": [...]}` to add to a response when `body` holds unknown fields (else nothing); in strict
+    mode the first of them is a 400 instead."""
+    warnings = unknown_fields(body, where)
+    if strict:
+        refuse_unknown(warnings)
+    return {"warnings": warnings} if warnings else {}
 
 
 def refuse_unknown(warnings: list[dict[str, str]]) -> None:

@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import update
 
+from diffuserve.service.request_schemas import MAX_FILE_BYTES
 from diffuserve.service.signing import upload_part_path
-from diffuserve.service.uploads import MAX_FILE_BYTES, part_key
+from diffuserve.service.uploads import part_key
 from diffuserve.storage.tables import UploadRow
 from tests.service_helpers import RunningService, picture, png
 

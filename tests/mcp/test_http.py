@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from diffuserve.engine.engine import Engine
+from diffuserve.service.query_schemas import JobQuery
 from tests.mcp.helpers import (
     ProgressLog,
     api_url,
@@ -171,11 +172,11 @@ def test_an_argument_the_mode_does_not_take_is_a_warning_naming_the_closest_one(
 def test_dry_run_prices_the_request_and_creates_nothing(
     mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
-    before = mcp_service.services.jobs.list(page_size=200)["jobs"]
+    before = mcp_service.services.jobs.list(JobQuery(pageSize=200))["jobs"]
     result = call(mcp_service, mcp_headers, "post-txt2img-inferences", {**TINY, "numSamples": 3, "dryRun": True})
     assert not result.is_error
     assert set(payload(result)) == {"creativeUnitsCost"}
-    assert mcp_service.services.jobs.list(page_size=200)["jobs"] == before
+    assert mcp_service.services.jobs.list(JobQuery(pageSize=200))["jobs"] == before
 
 
 def test_upload_then_read_list_and_look_at_the_asset(mcp_service: RunningService, mcp_headers: dict[str, str]) -> None:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from diffuserve.mcp.task_assets import PART_BYTES
+from diffuserve.service.query_schemas import JobQuery
 from tests.mcp.helpers import ProgressLog, basic, http_session, payload, previews, text_of
 from tests.service_helpers import RunningService, data_url, picture, png
 
@@ -86,7 +87,7 @@ def test_the_loop_search_schema_run_wait_display_download(
 def test_model_run_waits_by_default_and_prices_a_dry_run(
     mcp_service: RunningService, mcp_headers: dict[str, str]
 ) -> None:
-    before = len(mcp_service.services.jobs.list(page_size=200)["jobs"])
+    before = len(mcp_service.services.jobs.list(JobQuery(pageSize=200))["jobs"])
     dry, done = calls(
         mcp_service,
         mcp_headers,
@@ -97,7 +98,7 @@ def test_model_run_waits_by_default_and_prices_a_dry_run(
     body = ok(done)
     assert body["status"] == "success" and len(body["asset_ids"]) == 2 and body["creative_units_cost"] == 2
     assert "asset_display" in body["next"]
-    assert len(mcp_service.services.jobs.list(page_size=200)["jobs"]) == before + 1  # the dry run made none
+    assert len(mcp_service.services.jobs.list(JobQuery(pageSize=200))["jobs"]) == before + 1  # the dry run made none
 
 
 def test_jobs_wait_returns_pending_jobs_on_timeout_and_cancel_ends_them(

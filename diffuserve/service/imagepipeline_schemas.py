@@ -10,25 +10,22 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, WithJsonSchema
 
-from diffuserve.service.wire_types import MISSING, Integer, Number, Text, WireBody, refuse, required, unicode_text
-
-
-def _shown(value: float) -> str:
-    try:
-        return f"{value:g}"
-    except OverflowError:
-        return "a number too large to hold"
+from diffuserve.service.wire_types import (
+    MISSING,
+    Integer,
+    Number,
+    Text,
+    WireBody,
+    in_range,
+    refuse,
+    required,
+    unicode_text,
+)
 
 
 def documented(low: float, high: float) -> AfterValidator:
     """One of imagepipeline's documented ranges."""
-
-    def check(value: float | None) -> float | None:
-        if value is not None and not low <= value <= high:
-            raise refuse(f"must be in [{low:g}, {high:g}] (imagepipeline's documented range), got {_shown(value)}")
-        return value
-
-    return AfterValidator(check)
+    return in_range(low, high, words="must be in [{low}, {high}] (imagepipeline's documented range)")
 
 
 def _default(default: float) -> BeforeValidator:

@@ -75,12 +75,21 @@ def _seed(value: Any) -> int | None:
     return seed
 
 
-def in_range(low: float, high: float) -> AfterValidator:
+def shown(value: float) -> str:
+    """A number as an error message shows it (an integer too large for a float too)."""
+    try:
+        return f"{value:g}"
+    except OverflowError:
+        return "a number too large to hold"
+
+
+def in_range(low: float, high: float, *, words: str = "must be a number in [{low}, {high}]") -> AfterValidator:
     """A wire-level bound (model-dependent ranges are the catalog's validation)."""
+    said = words.format(low=f"{low:g}", high=f"{high:g}")
 
     def check(value: float | None) -> float | None:
         if value is not None and not low <= value <= high:
-            raise refuse(f"must be a number in [{low:g}, {high:g}], got {value:g}")
+            raise refuse(f"{said}, got {shown(value)}")
         return value
 
     return AfterValidator(check)

@@ -75,7 +75,8 @@ def flux_demo_specs(root: Path) -> list[ModelSpec]:
             name="Tiny FLUX.1 Kontext dev (demo, random weights)",
             type=ModelType.FLUX1_KONTEXT,
             source=ModelSource(kind="folder", path=str(root / "tiny-flux-kontext")),
-            description=NOTE + " Edits an input image from an instruction.",
+            ip_adapters=flux_ip,
+            description=NOTE + " Edits an input image from an instruction; tiny-flux's XLabs-layout IP-Adapters.",
         ),
         ModelSpec(
             id="tiny-flux-lora",

@@ -120,3 +120,11 @@ def test_references_take_no_scale(engine: Engine) -> None:
         engine, request(Mode.TXT2IMG_IP_ADAPTER, model=KLEIN, ip_adapter_images=REFS, ip_adapter_scales=(1.0, 0.5))
     )
     assert err.field == "ipAdapterScales[1]" and err.reason == "reference_scale_unsupported"
+
+
+def test_kontext_takes_the_xlabs_ip_adapter(engine: Engine) -> None:
+    mode = Mode.IMG2IMG_IP_ADAPTER
+    strong = image(engine, request(mode, model="tiny-flux-kontext", ip_adapter_scales=(1.0,)))
+    off = image(engine, request(mode, model="tiny-flux-kontext", ip_adapter_scales=(0.0,)))
+    assert mean_diff(strong, off) > 0.5
+    assert max_diff(off, image(engine, request(Mode.IMG2IMG, model="tiny-flux-kontext"))) <= 1  # 0: no adapter

@@ -4,11 +4,18 @@ the family's limit), batching, and the XLabs IP-Adapter on FLUX.1 Kontext."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from diffuserve.catalog.batching import batch_key
+from diffuserve.catalog.registry import ModelSource, ModelSpec, ModelType, Registry
 from diffuserve.catalog.types import Callbacks, GenerationRequest, Mode
 from diffuserve.engine.engine import Engine
+from diffuserve.errors import ModelLoadError
 from tests.engine.helpers import max_diff, mean_diff, picture, png_bytes
 from tests.engine.test_flux import SIZE, image, refused, request
 
@@ -128,3 +135,30 @@ def test_kontext_takes_the_xlabs_ip_adapter(engine: Engine) -> None:
     off = image(engine, request(mode, model="tiny-flux-kontext", ip_adapter_scales=(0.0,)))
     assert mean_diff(strong, off) > 0.5
     assert max_diff(off, image(engine, request(Mode.IMG2IMG, model="tiny-flux-kontext"))) <= 1  # 0: no adapter
+
+
+def test_a_processor_that_needs_a_missing_package_is_a_load_error(
+    engine: Engine, registry: Registry, tmp_path: Path
+) -> None:
+    """The real FLUX.2 [dev] tokenizer is a PixtralProcessor, which transformers builds only with torchvision."""
+    if importlib.util.find_spec("torchvision") is not None:
+        pytest.skip("torchvision is installed: PixtralProcessor can be built")
+    source = registry.get(DEV).source
+    assert source is not None
+    folder = shutil.copytree(source.path, tmp_path / "dev")
+    index = json.loads((folder / "model_index.json").read_text())
+    (folder / "model_index.json").write_text(json.dumps(index | {"tokenizer": ["transformers", "PixtralProcessor"]}))
+    spec = ModelSpec(
+        id="test-flux2-dev-pixtral",
+        name="x",
+        type=ModelType.FLUX2_DEV,
+        source=ModelSource(kind="folder", path=str(folder)),
+    )
+    registry.add(spec, replace=True)
+    try:
+        with pytest.raises(ModelLoadError) as err:
+            engine.generate(request(model=spec.id))
+        assert "test-flux2-dev-pixtral" in err.value.message
+        assert "(PixtralProcessor needs torchvision, which is not installed)" in err.value.message
+    finally:
+        registry.remove(spec.id)

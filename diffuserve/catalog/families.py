@@ -93,19 +93,12 @@ _FLUX = {
 }
 
 _FLUX2_MODES = frozenset({Mode.TXT2IMG, Mode.IMG2IMG, Mode.TXT2IMG_IP_ADAPTER, Mode.IMG2IMG_IP_ADAPTER})
-_FLUX2 = {
+# FLUX.2 has FLUX.1's sizes and schedulers, but neither true CFG nor strength.
+_FLUX2 = {k: v for k, v in _FLUX.items() if k not in ("true_cfg_modes", "distilled_guidance")} | {
     "default_guidance": 4.0,
-    "max_guidance": 10.0,
-    "default_size": 1024,
-    "min_size": 128,
-    "max_size": 2048,
-    "size_multiple": 16,
     "default_steps": 50,
-    "schedulers": FLOW_SCHEDULERS,
-    "default_scheduler": "FlowMatchEulerDiscreteScheduler",
     "uses_strength": False,
     "cost_rate": 10.0,
-    "native_size": 1024,
     "modes": _FLUX2_MODES,
 }
 

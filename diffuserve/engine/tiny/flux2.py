@@ -13,6 +13,7 @@ single block) and the 32-channel AutoencoderKLFlux2, with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from diffusers import AutoencoderKLFlux2, Flux2KleinPipeline, Flux2Pipeline, Flux2Transformer2DModel
@@ -128,6 +129,17 @@ def build_vae(*, seed: int) -> AutoencoderKLFlux2:
     )
 
 
+def _components(text_encoder: Any, tokenizer: Any, *, seed: int, guidance_embeds: bool) -> dict[str, Any]:
+    """A FLUX.2 pipeline's components around its text encoder: the VAE from `seed`, the transformer from seed + 1."""
+    return {
+        "scheduler": scheduler(),
+        "vae": build_vae(seed=seed),
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "transformer": build_transformer(seed=seed + 1, text_width=TEXT_WIDTH, guidance_embeds=guidance_embeds),
+    }
+
+
 def build_flux2(folder: Path) -> Flux2KleinPipeline:
     """Save the Klein pipeline (base: classifier-free guidance, not step-distilled) to `folder`."""
     tokenizer = build_qwen_tokenizer()
@@ -146,12 +158,7 @@ def build_flux2(folder: Path) -> Flux2KleinPipeline:
         )
     ).eval()
     pipe = Flux2KleinPipeline(
-        scheduler=scheduler(),
-        vae=build_vae(seed=71),
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        transformer=build_transformer(seed=72, text_width=TEXT_WIDTH, guidance_embeds=False),
-        is_distilled=False,
+        **_components(text_encoder, tokenizer, seed=71, guidance_embeds=False), is_distilled=False
     )
     pipe.save_pretrained(folder, safe_serialization=True)
     return pipe
@@ -193,12 +200,6 @@ def build_flux2_dev(folder: Path) -> Flux2Pipeline:
     )
     torch.manual_seed(80)
     text_encoder = Mistral3ForConditionalGeneration(config).eval()
-    pipe = Flux2Pipeline(
-        scheduler=scheduler(),
-        vae=build_vae(seed=81),
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        transformer=build_transformer(seed=82, text_width=TEXT_WIDTH, guidance_embeds=True),
-    )
+    pipe = Flux2Pipeline(**_components(text_encoder, tokenizer, seed=81, guidance_embeds=True))
     pipe.save_pretrained(folder, safe_serialization=True)
     return pipe

@@ -22,7 +22,8 @@ _FAMILY_PIPELINES = {
     "sd15": ("StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"),
     "sdxl": ("StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline"),
     "flux1": ("FluxPipeline", "FluxImg2ImgPipeline", "FluxInpaintPipeline", "FluxFillPipeline", "FluxKontextPipeline"),
-    "flux2": ("Flux2Pipeline", "Flux2KleinPipeline"),
+    "flux2": ("Flux2KleinPipeline",),
+    "flux2-dev": ("Flux2Pipeline",),
 }
 LORA_FILE = "pytorch_lora_weights.safetensors"  # what a LoRA folder holds (diffusers' save_lora_weights)
 
@@ -254,8 +255,8 @@ def add_models_command(sub: Subcommands) -> None:
         required=True,
         metavar="TYPE",
         choices=LazyChoices(_model_types),
-        help="sd-1_5, sd-xl, flux.1, flux.1-krea-dev, flux.1-kontext-dev, flux.2, their -lora types, or a "
-        "composition: sd-1_5-composition, sd-xl-composition, flux.1-composition",
+        help="sd-1_5, sd-xl, flux.1, flux.1-krea-dev, flux.1-kontext-dev, flux.2 (klein), flux.2-dev, their -lora "
+        "types, or a composition: sd-1_5-composition, sd-xl-composition, flux.1-composition",
     )
     a.add_argument("--name", help="display name (default: the id)")
     a.add_argument("--folder", help="local diffusers folder (a LoRA: the folder holding " + LORA_FILE + ")")

@@ -20,7 +20,7 @@ DEMO_MODEL_IDS: tuple[str, ...] = (
     "tiny-sdxl-lora",
     *FLUX_DEMO_MODEL_IDS,
 )
-FORMAT_VERSION = 2  # bump whenever what is built changes, so existing trees are rebuilt
+FORMAT_VERSION = 3  # bump whenever what is built changes, so existing trees are rebuilt
 MARKER = "tiny-models.json"
 ENTRIES: tuple[str, ...] = (
     "tiny-sd15",

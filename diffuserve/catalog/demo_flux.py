@@ -17,6 +17,7 @@ FLUX_DEMO_MODEL_IDS: tuple[str, ...] = (
     "tiny-flux-composition",
     "tiny-sd15-composition",
     "tiny-flux2",
+    "tiny-flux2-dev",
 )
 FLUX_ENTRIES: tuple[str, ...] = (
     "tiny-flux",
@@ -27,6 +28,7 @@ FLUX_ENTRIES: tuple[str, ...] = (
     "tiny-flux-ip-adapter",
     "tiny-flux-lora",
     "tiny-flux2",
+    "tiny-flux2-dev",
 )
 FLUX_LORA_EPOCHS = ("000001", "000002", "000003")
 NOTE = "Random weights from fixed seeds: real architecture, meaningless images. For tests and the demo."
@@ -73,7 +75,8 @@ def flux_demo_specs(root: Path) -> list[ModelSpec]:
             name="Tiny FLUX.1 Kontext dev (demo, random weights)",
             type=ModelType.FLUX1_KONTEXT,
             source=ModelSource(kind="folder", path=str(root / "tiny-flux-kontext")),
-            description=NOTE + " Edits an input image from an instruction.",
+            ip_adapters=flux_ip,
+            description=NOTE + " Edits an input image from an instruction; tiny-flux's XLabs-layout IP-Adapters.",
         ),
         ModelSpec(
             id="tiny-flux-lora",
@@ -104,6 +107,15 @@ def flux_demo_specs(root: Path) -> list[ModelSpec]:
             name="Tiny FLUX.2 [klein] (demo, random weights)",
             type=ModelType.FLUX2,
             source=ModelSource(kind="folder", path=str(root / "tiny-flux2")),
-            description=NOTE + " Qwen3 text encoder, 32-channel VAE; img2img edits with the image as a reference.",
+            description=NOTE + " Qwen3 text encoder, 32-channel VAE; edits with the input image and up to 3 "
+            "ipAdapterImages as references.",
+        ),
+        ModelSpec(
+            id="tiny-flux2-dev",
+            name="Tiny FLUX.2 [dev] (demo, random weights)",
+            type=ModelType.FLUX2_DEV,
+            source=ModelSource(kind="folder", path=str(root / "tiny-flux2-dev")),
+            description=NOTE + " Mistral 3 text encoder, distilled guidance, 32-channel VAE; edits with the input "
+            "image and the ipAdapterImages as references.",
         ),
     ]

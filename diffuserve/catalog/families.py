@@ -63,6 +63,11 @@ class FamilyRules:
     uses_guidance: bool = True
     # Whether strength changes anything in img2img (an instruction-editing model keeps the whole input).
     uses_strength: bool = True
+    # False: the pipeline has no negative prompt at all (FLUX.2 [dev]); a negativePrompt is a 400.
+    negative_prompt: bool = True
+    # > 0: the model conditions on reference images itself (FLUX.2), at most this many per request (the input
+    # image and the IP-Adapter images together); 0: references need a registered IP-Adapter.
+    max_references: int = 0
     # Creative Units: rate per image at `native`² and 30 steps.
     cost_rate: float = 3.0
     native_size: int = 512
@@ -87,6 +92,16 @@ _FLUX = {
     "native_size": 1024,
 }
 
+_FLUX2_MODES = frozenset({Mode.TXT2IMG, Mode.IMG2IMG, Mode.TXT2IMG_IP_ADAPTER, Mode.IMG2IMG_IP_ADAPTER})
+# FLUX.2 has FLUX.1's sizes and schedulers, but neither true CFG nor strength.
+_FLUX2 = {k: v for k, v in _FLUX.items() if k not in ("true_cfg_modes", "distilled_guidance")} | {
+    "default_guidance": 4.0,
+    "default_steps": 50,
+    "uses_strength": False,
+    "cost_rate": 10.0,
+    "modes": _FLUX2_MODES,
+}
+
 FAMILIES: dict[str, FamilyRules] = {
     "sd15": FamilyRules(
         "sd15", "SD 1.5", 7.5, 512, 64, 1024, default_scheduler="PNDMScheduler", cost_rate=3.0, native_size=512
@@ -103,22 +118,23 @@ FAMILIES: dict[str, FamilyRules] = {
     ),
     "flux2": FamilyRules(
         "flux2",
-        "FLUX.2",
-        default_guidance=4.0,
-        max_guidance=10.0,
-        default_size=1024,
-        min_size=128,
-        max_size=2048,
-        size_multiple=16,
-        default_steps=50,
-        schedulers=FLOW_SCHEDULERS,
-        default_scheduler="FlowMatchEulerDiscreteScheduler",
-        uses_strength=False,
-        cost_rate=10.0,
-        native_size=1024,
-        modes=frozenset({Mode.TXT2IMG, Mode.IMG2IMG}),
+        "FLUX.2 [klein]",
+        **_FLUX2,  # type: ignore[arg-type]
+        max_references=4,  # BFL: klein takes up to 4 reference images
         note="FLUX.2 [klein]: guidance is classifier-free with the negative prompt (ignored by step-distilled "
-        "checkpoints); img2img edits with the input image as a reference (strength is not used).",
+        "checkpoints). img2img edits the input image (strength is not used); the -ip-adapter modes add the "
+        "ipAdapterImages as further references (at most 4 images in all, no scale).",
+    ),
+    "flux2-dev": FamilyRules(
+        "flux2-dev",
+        "FLUX.2 [dev]",
+        **{**_FLUX2, "cost_rate": 20.0},  # type: ignore[arg-type]  # 32B parameters against klein's 4-9B
+        distilled_guidance=True,
+        negative_prompt=False,
+        max_references=10,  # BFL's flux2 repository: up to 10 (6 recommended)
+        note="FLUX.2 [dev]: guidance is distilled into the model (no negative prompt). img2img edits the input "
+        "image (strength is not used); the -ip-adapter modes add the ipAdapterImages as further references (at "
+        "most 10 images in all, no scale).",
     ),
 }
 
@@ -133,24 +149,14 @@ FLUX1_SCHNELL = FamilyRules(
 
 
 # FLUX.2 [klein] step-distilled (model_index.json `is_distilled`): 4 steps, guidance ignored.
-FLUX2_DISTILLED = FamilyRules(
-    "flux2",
-    "FLUX.2 [klein] distilled",
+FLUX2_DISTILLED = replace(
+    FAMILIES["flux2"],
+    label="FLUX.2 [klein] distilled",
     default_guidance=0.0,
-    default_size=1024,
-    min_size=128,
-    max_size=2048,
-    max_guidance=10.0,
-    size_multiple=16,
     default_steps=4,
-    schedulers=FLOW_SCHEDULERS,
-    default_scheduler="FlowMatchEulerDiscreteScheduler",
     uses_guidance=False,
-    uses_strength=False,
-    cost_rate=10.0,
-    native_size=1024,
-    modes=frozenset({Mode.TXT2IMG, Mode.IMG2IMG}),
-    note="step-distilled: 4 steps by default and no guidance (a guidance value is ignored).",
+    note="step-distilled: 4 steps by default and no guidance (a guidance value is ignored). img2img edits the "
+    "input image; the -ip-adapter modes add the ipAdapterImages as further references (at most 4 in all).",
 )
 
 

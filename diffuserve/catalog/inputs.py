@@ -86,6 +86,7 @@ class _Shape:
     bases: tuple[str, ...] | None  # a LoRA model id: its registered compliant bases; other models: None
     default_samples: int
     epochs: tuple[str, ...] = ()  # a LoRA trained in epochs: their names
+    max_references: int = 0  # FLUX.2: reference images it takes itself (input image included)
 
 
 def select_mode(*, image: bool, mask: bool, ip_adapter: bool) -> Mode:
@@ -124,6 +125,7 @@ def model_inputs(registry: Registry, model: ModelSpec, *, default_samples: int) 
         bases=tuple(b for b in model.compliant_model_ids if b in known) if model.type.runs_on_base else None,
         default_samples=default_samples,
         epochs=model.epoch_names,
+        max_references=limits.max_references if ip_modes else 0,
     )
     return _inputs(shape)
 
@@ -163,17 +165,22 @@ def _inputs(shape: _Shape) -> tuple[ModelInput, ...]:
             required=True,
             prompt=True,
         ),
-        ModelInput(
-            "negativePrompt",
-            "string",
-            "Negative prompt",
-            "What the image should avoid (e.g. 'blurry, text'). Ignored when guidance is below 1.",
-        ),
     ]
+    if any(f.negative_prompt for f in shape.families):
+        inputs.append(
+            ModelInput(
+                "negativePrompt",
+                "string",
+                "Negative prompt",
+                "What the image should avoid (e.g. 'blurry, text'). Ignored when guidance is below 1.",
+            )
+        )
     if any(m.uses_image for m in modes):
         inputs += _image_inputs(modes)
     if shape.ip_types:
         inputs += _ip_adapter_inputs(shape.ip_types)
+    elif shape.max_references:
+        inputs.append(_reference_input(shape.max_references))
     inputs += _settings(shape)
     inputs += _extras(shape)
     return tuple(inputs)
@@ -229,6 +236,21 @@ def _image_inputs(modes: frozenset[Mode]) -> list[ModelInput]:
         group="inputImage",
     )
     return [image, strength, mask, merging]
+
+
+def _reference_input(max_references: int) -> ModelInput:
+    return ModelInput(
+        IP_ADAPTER_IMAGES,
+        "file_array",
+        "Reference images",
+        f"FLUX.2 multi-reference editing: images (data URLs or asset ids) the result draws on, as tokens beside "
+        f"its own, after the input image when there is one; at most {max_references} images with the input "
+        "image; no scale (ipAdapterScales other than 1 are an error). Refer to them in the prompt by order. "
+        "Given: the -ip-adapter variant of the mode.",
+        max_items=min(MAX_IP_IMAGES, max_references),
+        kind="image",
+        group="ipAdapter",
+    )
 
 
 def _ip_adapter_inputs(ip_types: tuple[str, ...]) -> list[ModelInput]:

@@ -32,6 +32,8 @@ class ModelType(StrEnum):
     FLUX1_COMPOSITION = "flux.1-composition"
     FLUX2 = "flux.2"
     FLUX2_LORA = "flux.2-lora"
+    FLUX2_DEV = "flux.2-dev"
+    FLUX2_DEV_LORA = "flux.2-dev-lora"
 
     @property
     def is_lora(self) -> bool:
@@ -75,6 +77,8 @@ _FAMILY: dict[ModelType, str] = {
     ModelType.FLUX1_KONTEXT_LORA: "flux1-kontext",
     ModelType.FLUX2: "flux2",
     ModelType.FLUX2_LORA: "flux2",
+    ModelType.FLUX2_DEV: "flux2-dev",
+    ModelType.FLUX2_DEV_LORA: "flux2-dev",
 }
 
 
@@ -143,8 +147,9 @@ class ModelSpec(BaseModel):
     ip_adapters: dict[IpAdapterType, IpAdapterSet] = Field(default_factory=dict)
     # A LoRA: the bases it runs on (the first registered one by default); a composition: its base.
     compliant_model_ids: tuple[str, ...] = ()
-    # FLUX.1: "schnell" (timestep-distilled: few steps, no guidance) or "dev"; FLUX.2: "distilled" (step-distilled
-    # klein); left out, a local folder's config decides (guidance_embeds false: schnell; is_distilled: distilled).
+    # FLUX.1: "schnell" (timestep-distilled: few steps, no guidance) or "dev"; FLUX.2 [klein]: "distilled"
+    # (step-distilled; FLUX.2 [dev] is a type of its own, flux.2-dev). Left out, a local folder's config decides
+    # (guidance_embeds false: schnell; is_distilled: distilled).
     variant: Literal["dev", "schnell", "distilled"] | None = None
     # A LoRA trained in several epochs: epoch name (e.g. "000003") -> weights (local path or hub ref). The last
     # epoch in name order runs unless modelEpoch picks another.
@@ -178,14 +183,12 @@ class ModelSpec(BaseModel):
         """The modes this model can run, as Scenario capability names."""
         from diffuserve.catalog.families import FAMILIES
 
-        allowed = FAMILIES[self.type.family].modes
-        if self.type.runs_on_base:
-            modes = [Mode.TXT2IMG, Mode.IMG2IMG, Mode.INPAINT]
-        else:
-            modes = [Mode.TXT2IMG, Mode.IMG2IMG, Mode.INPAINT]
-            if self.ip_adapters:
-                modes += [Mode.TXT2IMG_IP_ADAPTER, Mode.IMG2IMG_IP_ADAPTER, Mode.INPAINT_IP_ADAPTER]
-        return tuple(m.capability for m in modes if m in allowed)
+        rules = FAMILIES[self.type.family]
+        modes = [Mode.TXT2IMG, Mode.IMG2IMG, Mode.INPAINT]
+        # FLUX.2 takes reference images itself; the other families through a registered IP-Adapter.
+        if not self.type.runs_on_base and (self.ip_adapters or rules.max_references):
+            modes += [Mode.TXT2IMG_IP_ADAPTER, Mode.IMG2IMG_IP_ADAPTER, Mode.INPAINT_IP_ADAPTER]
+        return tuple(m.capability for m in modes if m in rules.modes)
 
 
 class _RegistryFile(BaseModel):

@@ -142,7 +142,7 @@ def _default_size(request: GenerationRequest, limits: TypeLimits) -> tuple[int, 
     return fit(w), fit(h)
 
 
-def _resolve_ip_scales(use: IpAdapterUse, field: str) -> tuple[float, ...]:
+def _resolve_ip_scales(use: IpAdapterUse, field: str, *, references: bool) -> tuple[float, ...]:
     n = len(use.images)
     scales = use.scales
     if len(scales) > n:
@@ -153,13 +153,26 @@ def _resolve_ip_scales(use: IpAdapterUse, field: str) -> tuple[float, ...]:
         )
     for i, s in enumerate(scales):
         _check_range(f"{field}[{i}]", s, 0.0, 1.0)
+        if references and s != 1.0:
+            raise InvalidRequest(
+                f"{field}[{i}] must be 1 (or left out): FLUX.2 conditions on reference images directly, as "
+                f"tokens beside the image's, with no IP-Adapter and no weight; got {_num(s)}",
+                field=f"{field}[{i}]",
+                reason="reference_scale_unsupported",
+            )
+    default = 1.0 if references else DEFAULT_IP_SCALE
     if len(scales) == 1:
         return scales * n
-    return scales + (DEFAULT_IP_SCALE,) * (n - len(scales))
+    return scales + (default,) * (n - len(scales))
 
 
-def _resolve_ip_adapters(model: ModelSpec, request: GenerationRequest) -> tuple[ResolvedIpAdapter, ...]:
-    """Each IP-Adapter set in use with one scale per image; the single-set fields report under their own names."""
+def _resolve_ip_adapters(
+    model: ModelSpec, request: GenerationRequest, limits: FamilyRules
+) -> tuple[ResolvedIpAdapter, ...]:
+    """Each IP-Adapter set in use with one scale per image; the single-set fields report under their own names.
+
+    On a family that takes references itself (FLUX.2) the images are references: no adapter is needed, every
+    scale is 1, and the input image counts towards the family's limit."""
     mode = request.mode
     if request.ip_adapters and request.ip_adapter_images:
         raise InvalidRequest(
@@ -168,22 +181,28 @@ def _resolve_ip_adapters(model: ModelSpec, request: GenerationRequest) -> tuple[
         )
     uses = request.ip_adapter_uses()
     multi = bool(request.ip_adapters)
+    images_field = "ipAdapters" if multi else "ipAdapterImages"
+    references = limits.max_references > 0
     total = sum(len(u.images) for u in uses)
     if total == 0 or any(not u.images for u in uses):
         raise InvalidRequest(
             f"{mode.value} needs at least one IP-Adapter image (ipAdapterImages or ipAdapterImageIds)"
             + (" in every ipAdapters entry" if multi else ""),
-            field="ipAdapters" if multi else "ipAdapterImages",
+            field=images_field,
         )
     if total > MAX_IP_IMAGES:
+        raise InvalidRequest(f"ipAdapterImages allows at most {MAX_IP_IMAGES} images, got {total}", field=images_field)
+    if references and total + mode.uses_image > limits.max_references:
         raise InvalidRequest(
-            f"ipAdapterImages allows at most {MAX_IP_IMAGES} images, got {total}",
-            field="ipAdapters" if multi else "ipAdapterImages",
+            f"{limits.label} takes at most {limits.max_references} reference images (the input image and the "
+            f"IP-Adapter images together), got {total + mode.uses_image}",
+            field=images_field,
+            reason="too_many_references",
         )
     resolved: list[ResolvedIpAdapter] = []
     for k, use in enumerate(uses):
         prefix = f"ipAdapters[{k}]." if multi else "ipAdapter"
-        if use.type not in model.ip_adapters:
+        if use.type not in model.ip_adapters and not references:
             raise InvalidRequest(
                 f"model {model.id!r} has no {use.type.value!r} IP-Adapter; it has "
                 f"{[t.value for t in model.ip_adapters]}",
@@ -195,7 +214,7 @@ def _resolve_ip_adapters(model: ModelSpec, request: GenerationRequest) -> tuple[
                 f"ipAdapters[{k}].type {use.type.value!r} is given twice; put all its images in one entry",
                 field=f"ipAdapters[{k}].type",
             )
-        scales = _resolve_ip_scales(use, f"{prefix}scales" if multi else "ipAdapterScales")
+        scales = _resolve_ip_scales(use, f"{prefix}scales" if multi else "ipAdapterScales", references=references)
         resolved.append(ResolvedIpAdapter(use.type, scales))
     return tuple(resolved)
 
@@ -238,8 +257,16 @@ def _check_concepts(registry: Registry, model: ModelSpec, concepts: tuple[Concep
 
 
 def _resolve_negative_strength(rules: FamilyRules, model: ModelSpec, request: GenerationRequest) -> float:
-    """FLUX: a negative prompt works through true classifier-free guidance, weighted by negativePromptStrength;
-    other families ignore the strength (their guidance is classifier-free already)."""
+    """FLUX.1: a negative prompt works through true classifier-free guidance, weighted by negativePromptStrength;
+    FLUX.2 [dev] has no negative prompt; other families ignore the strength (their guidance is classifier-free
+    already)."""
+    if request.negative_prompt and not rules.negative_prompt:
+        raise InvalidRequest(
+            f"{model.type.value} models take no negativePrompt: {rules.label} has guidance distilled into the model "
+            "and its pipeline no negative branch; leave negativePrompt out",
+            field="negativePrompt",
+            reason="negative_prompt_unsupported",
+        )
     if not rules.true_cfg_modes:
         return 0.0
     strength = request.negative_prompt_strength or 0.0
@@ -306,7 +333,7 @@ def validate(registry: Registry, request: GenerationRequest) -> ResolvedRequest:
         raise InvalidRequest(f"{mode.value} needs a mask (mask or maskId); white marks what to replace", field="mask")
 
     negative_strength = _resolve_negative_strength(limits, model, request)
-    ip_adapters = _resolve_ip_adapters(model, request) if mode.uses_ip_adapter else ()
+    ip_adapters = _resolve_ip_adapters(model, request, limits) if mode.uses_ip_adapter else ()
     concepts = _check_concepts(registry, model, request.concepts)
     return ResolvedRequest(
         request=request,

@@ -152,7 +152,7 @@ class BatchRun:
             (item, i) for item in self.items if item.active for i in range(item.resolved.request.num_samples)
         ]
         groups = [rows]
-        if self.family.rows_share_images and r.request.mode.uses_image:
+        if self._one_request_per_call:
             groups = [[row for row in rows if row[0] is item] for item in self.items]
         calls = deque(g[i : i + self.max_images] for g in groups for i in range(0, len(g), self.max_images) if g)
         self._count_calls(calls)
@@ -160,6 +160,12 @@ class BatchRun:
             call = [row for row in calls.popleft() if row[0].active]
             if call:
                 self._run_call(call, calls)
+
+    @property
+    def _one_request_per_call(self) -> bool:
+        """A family whose images condition every row of a call (FLUX.2 references) runs each request alone."""
+        mode = self.resolved.request.mode
+        return self.family.takes_references and (mode.uses_image or mode.uses_ip_adapter)
 
     def _count_calls(self, calls: deque[list[Row]]) -> None:
         """Each item's progress runs over the calls that hold its rows (recounted when a call is split)."""
@@ -195,7 +201,8 @@ class BatchRun:
             item.calls_done += 1
 
     def _call_pipeline(self, call: list[Row]) -> list[Image.Image]:
-        r = self.resolved
+        # The batch key's values, or, when a call holds one request, that request (its own reference images).
+        r = call[0][0].resolved if self._one_request_per_call else self.resolved
         cfg = self.family.uses_cfg(self.pipe, r)
         images = [item.image for item, _ in call]
         masks = [item.mask for item, _ in call]

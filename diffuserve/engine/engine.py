@@ -126,7 +126,8 @@ class Engine:
             loras = [(self.registry.get(c.model_id), c.scale, c.model_epoch) for c in first.concepts]
             try:
                 self.loras.apply(pipe, fam, entry.adapter_state, loras)
-                uses = [(model.ip_adapters[a.type], a.scales) for a in first.ip_adapters]
+                sets = () if fam.takes_references else first.ip_adapters
+                uses = [(model.ip_adapters[a.type], a.scales) for a in sets]
                 encoders = self.ip_adapters.apply(pipe, fam, entry.adapter_state, uses)
                 adapters = tuple((c.model_id, c.scale, c.model_epoch) for c in first.concepts)
                 prompt_hits, image_hits = entry.prompt_cache.hits, self.image_embeds.hits

@@ -12,6 +12,15 @@ def fit_image(image: Image.Image, width: int, height: int) -> Image.Image:
     return image if image.size == (width, height) else image.resize((width, height), Image.Resampling.LANCZOS)
 
 
+def fit_reference(image: Image.Image, width: int, height: int, multiple: int) -> Image.Image:
+    """A reference image (FLUX.2) as RGB with about the output's pixel count, its own aspect ratio kept, each
+    side a multiple of `multiple`: every reference costs what the output costs, however large it came."""
+    image = image.convert("RGB")
+    scale = (width * height / (image.width * image.height)) ** 0.5
+    size = tuple(max(multiple, round(side * scale / multiple) * multiple) for side in image.size)
+    return image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)
+
+
 def fit_mask(mask: Image.Image, width: int, height: int) -> Image.Image:
     """The mask at the output size, like the image: resized bilinearly, then binarised (white = replace).
 

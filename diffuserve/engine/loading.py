@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,33 @@ def load_pipeline(
         hint = ""
         if source.kind == "hub" or (source.kind == "single_file" and source.config is None):
             hint = " (offline? download it and register the local folder or pass a local config folder)"
+        if missing := _missing_packages(source):
+            hint = f" ({missing})"
         raise ModelLoadError(
             f"model {model_id!r}: could not load {source.kind} {source.path}: {first_line(exc)}{hint}"
         ) from exc
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+def _missing_packages(source: ModelSource) -> str | None:
+    """Which transformers component of a local folder is a placeholder for want of a package (FLUX.2 [dev]'s
+    PixtralProcessor needs torchvision) and which packages; None when every one can be built."""
+    ref = source.path if source.kind == "folder" else source.config
+    if not ref or not is_local(ref):
+        return None
+    try:
+        index = json.loads((Path(ref).expanduser() / "model_index.json").read_text())
+    except (OSError, ValueError):
+        return None
+    import transformers
+
+    for value in index.values() if isinstance(index, dict) else ():
+        if isinstance(value, list) and len(value) == 2 and value[0] == "transformers":
+            cls: Any = getattr(transformers, str(value[1]), None)
+            if getattr(cls, "is_dummy", False):  # transformers' stand-in for a class whose backends are missing
+                return f"{value[1]} needs {', '.join(map(str, cls._backends))}, which is not installed"
+    return None
 
 
 def _load_component_file(

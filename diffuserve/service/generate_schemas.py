@@ -103,13 +103,14 @@ class _Core(_Body):
 class _Generation(_Body):
     negativePrompt: Text | None = Field(
         default=None,
-        description="What the image should avoid (e.g. 'blurry, text, watermark'). Ignored when guidance < 1.",
+        description="What the image should avoid (e.g. 'blurry, text, watermark'). Ignored when guidance < 1. "
+        "FLUX.1 applies it only with negativePromptStrength > 0; FLUX.2 [dev] takes none (an error).",
     )
     negativePromptStrength: Annotated[Number | None, in_range(0, MAX_NEGATIVE_PROMPT_STRENGTH)] = Field(
         default=None,
-        description="Flux models only: weight of the negative prompt (true classifier-free guidance). SD 1.5 and "
-        "SDXL always apply the negative prompt through guidance, so here it is checked (0-10) and changes "
-        "nothing.",
+        description="FLUX.1 models only: weight of the negative prompt (true classifier-free guidance). SD 1.5, "
+        "SDXL and FLUX.2 [klein] always apply the negative prompt through guidance, and FLUX.2 [dev] has no "
+        "negative prompt (its guidance is distilled), so there it is checked (0-10) and changes nothing.",
         json_schema_extra=_bounds(0.0, 10.0),
     )
     seed: Seed = Field(
@@ -251,7 +252,9 @@ class _IpAdapter(_Body):
         default=None,
         description="Reference images whose style or character guides the result: data URLs, asset ids, or "
         "(stdio only) absolute local file paths. One or more; wins over the deprecated ipAdapterImageIds, "
-        "ipAdapterImage and ipAdapterImageId (one of the four is required).",
+        "ipAdapterImage and ipAdapterImageId (one of the four is required). On FLUX.2 models (no IP-Adapter) "
+        "they are the references of multi-reference editing, read by the model itself, after the input image "
+        "and in this order: at most 4 images in all on FLUX.2 [klein], 10 on FLUX.2 [dev].",
         json_schema_extra={"minItems": 1, "maxItems": MAX_IP_IMAGES},
     )
     ipAdapterImageIds: list[Text] | None = Field(
@@ -270,7 +273,8 @@ class _IpAdapter(_Body):
         default=None,
         description=f"Influence of each reference image, one number per image in the same order (0 = none, "
         f"1 = strongest; default {DEFAULT_IP_SCALE:g} each). A single number applies to all images; with fewer "
-        "numbers than images the rest get the default; more numbers than images is an error.",
+        "numbers than images the rest get the default; more numbers than images is an error. FLUX.2 "
+        "references have no weight: there each must be 1 (the default) or the request is refused.",
         json_schema_extra={
             "items": {"type": "number", "minimum": 0.0, "maximum": 1.0},
             "maxItems": MAX_IP_IMAGES,

@@ -56,12 +56,44 @@ def test_true_cfg_and_lora_epochs_over_rest(client: httpx.Client) -> None:
     run(client, "txt2img", modelId="tiny-flux-composition")
 
 
+FLUX2_CAPABILITIES = ["txt2img", "img2img", "txt2img_ip_adapter", "img2img_ip_adapter"]
+
+
 @pytest.mark.parametrize("mode", ["txt2img", "img2img"])
 def test_flux2_runs_over_rest_and_shows_as_a_custom_type(client: httpx.Client, mode: str) -> None:
     job = run(client, mode, modelId="tiny-flux2", negativePrompt="blurry")
     assert job["metadata"]["input"]["modelId"] == "tiny-flux2"
     model = client.get("/v1/models/tiny-flux2").json()["model"]
-    assert model["type"] == "custom" and model["capabilities"] == ["txt2img", "img2img"]
+    assert model["type"] == "custom" and model["capabilities"] == FLUX2_CAPABILITIES
+
+
+def test_flux2_dev_over_rest(client: httpx.Client) -> None:
+    job = run(client, "txt2img", modelId="tiny-flux2-dev", numSamples=2)
+    assert len(job["metadata"]["assetIds"]) == 2 and job["metadata"]["input"]["guidance"] == 4.0
+    model = client.get("/v1/models/tiny-flux2-dev").json()["model"]
+    assert model["type"] == "custom" and model["capabilities"] == FLUX2_CAPABILITIES
+    inputs = {i["name"]: i for i in model["inputs"]}
+    assert "negativePrompt" not in inputs and "negativePromptStrength" not in inputs
+    assert "at most 10 images" in inputs["ipAdapterImages"]["description"] and "ipAdapterScales" not in inputs
+    response = client.post(
+        "/v1/generate/txt2img", json=flux_body("txt2img", modelId="tiny-flux2-dev", negativePrompt="x")
+    )
+    assert response.status_code == 400 and response.json()["field"] == "negativePrompt"
+
+
+def test_multi_reference_editing_over_rest(client: httpx.Client) -> None:
+    refs = [data_url(picture(64, seed=s)) for s in (4, 5)]
+    job = run(client, "img2img-ip-adapter", modelId="tiny-flux2", ipAdapterImages=refs)
+    assert job["metadata"]["input"]["ipAdapterScales"] == [1.0, 1.0]
+    run(client, "txt2img-ip-adapter", modelId="tiny-flux2-dev", ipAdapterImages=refs)
+    too_many = flux_body("img2img-ip-adapter", modelId="tiny-flux2", ipAdapterImages=refs * 2)
+    response = client.post("/v1/generate/img2img-ip-adapter", json=too_many)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["field"] == "ipAdapterImages" and "at most 4 reference images" in body["message"]
+    weighted = flux_body("txt2img-ip-adapter", modelId="tiny-flux2", ipAdapterImages=refs, ipAdapterScales=[0.5])
+    response = client.post("/v1/generate/txt2img-ip-adapter", json=weighted)
+    assert response.status_code == 400 and response.json()["field"] == "ipAdapterScales[0]"
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def test_specs_point_at_built_files(root: Path) -> None:
 def test_building_twice_gives_identical_files(root: Path, tmp_path: Path) -> None:
     build_demo_models(tmp_path)
     first, second = _tensors(root), _tensors(tmp_path)
-    assert first.keys() == second.keys() and len(first) == 19 + 23 + 3  # SD, FLUX.1, FLUX.2
+    assert first.keys() == second.keys() and len(first) == 19 + 23 + 3 + 3  # SD, FLUX.1, FLUX.2 [klein], FLUX.2 [dev]
     for name, tensors in first.items():
         assert tensors.keys() == second[name].keys(), name
         assert all(torch.equal(t, second[name][k]) for k, t in tensors.items()), name

@@ -15,6 +15,7 @@ MODULES = {
     "flux1": "flux1",
     "flux1-kontext": "kontext",
     "flux2": "flux2",
+    "flux2-dev": "flux2_dev",
 }
 
 

@@ -33,8 +33,9 @@ class Family:
     pipelines: ClassVar[tuple[type[DiffusionPipeline], type[DiffusionPipeline], type[DiffusionPipeline]]]
     # The class that loads and runs a model's `inpaint_source` (SD's 9-channel UNet, FLUX Fill); None: `inpaint`.
     inpaint_variant_class: ClassVar[type[DiffusionPipeline] | None] = None
-    # True: a call's input images condition all its rows (FLUX.2 references), so a call holds one request only.
-    rows_share_images: ClassVar[bool] = False
+    # True: the model reads reference images itself (FLUX.2: the input image and the IP-Adapter images, as tokens
+    # in `call_kwargs`); they condition every row of a call, so a call holds one request, and no IP-Adapter loads.
+    takes_references: ClassVar[bool] = False
     # The component a single-file checkpoint of this family holds alone (the rest from its config); None: all.
     single_file_component: ClassVar[str | None] = None
     # Latent channels -> RGB in [-1, 1] for previews (weights, bias); None: the first three channels.

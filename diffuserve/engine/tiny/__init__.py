@@ -6,7 +6,7 @@ engine end to end without downloading anything. Layout under `root`:
     tiny-sd15/  tiny-sd15-inpaint/  tiny-sd15-file.safetensors  tiny-sdxl/
     tiny-ip-adapter/{models,sdxl_models}/...  tiny-sd15-lora/  tiny-sdxl-lora/
     tiny-flux/  tiny-flux-schnell/  tiny-flux-fill/  tiny-flux-kontext/  tiny-flux-file.safetensors
-    tiny-flux-ip-adapter/  tiny-flux-lora/  tiny-flux2/  tiny-models.json (marker)
+    tiny-flux-ip-adapter/  tiny-flux-lora/  tiny-flux2/  tiny-flux2-dev/  tiny-models.json (marker)
 
 Only building needs torch: the layout, the marker check and the registry entries are in `diffuserve.catalog.demo`.
 """
@@ -27,7 +27,7 @@ from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 from diffuserve.catalog.demo import DEMO_MODEL_IDS, ENTRIES, FORMAT_VERSION, MARKER, demo_specs, is_built
 from diffuserve.catalog.registry import ModelSpec
 from diffuserve.engine.tiny.flux import build_flux
-from diffuserve.engine.tiny.flux2 import build_flux2
+from diffuserve.engine.tiny.flux2 import build_flux2, build_flux2_dev
 from diffuserve.engine.tiny.flux_adapters import build_flux_ip_adapter, build_flux_lora
 from diffuserve.engine.tiny.ip_adapter import build_ip_adapters
 from diffuserve.engine.tiny.lora import build_lora
@@ -51,6 +51,7 @@ def _build_all(out: Path) -> None:
     build_flux_ip_adapter(out / "tiny-flux-ip-adapter", flux.transformer)
     build_flux_lora(out / "tiny-flux-lora", flux.transformer, seed=63)
     build_flux2(out / "tiny-flux2")
+    build_flux2_dev(out / "tiny-flux2-dev")
 
 
 def build_demo_models(root: Path) -> list[ModelSpec]:

@@ -204,3 +204,34 @@ def test_generate_and_register_flux(cli_env: Settings, tmp_path: Path, capsys: p
     assert shown["concepts"] == [{"model_id": "cli-flux-lora", "scale": 0.5, "model_epoch": "000001"}]
     for model_id in ("cli-flux-look", "cli-flux-lora"):
         assert main(["models", "remove", model_id]) == 0
+
+
+FLUX_MODES = [("tiny-flux", m) for m in ("txt2img", "img2img", "inpaint", "txt2img-ip-adapter")] + [
+    ("tiny-flux2", m) for m in ("txt2img", "img2img", "txt2img-ip-adapter", "img2img-ip-adapter")
+]
+
+
+@pytest.mark.parametrize(("model", "mode"), FLUX_MODES)
+def test_the_cli_runs_both_flux_families(cli_env: Settings, tmp_path: Path, model: str, mode: str) -> None:
+    """FLUX.1 and FLUX.2 modes through `diffuserve generate` (FLUX.2's -ip-adapter modes: multi-reference editing
+    with two references, an input image first where the mode has one)."""
+    image, mask, ref1, ref2 = (tmp_path / f"{n}.png" for n in ("image", "mask", "ref1", "ref2"))
+    picture(128).save(image)
+    center_mask(128).save(mask)
+    picture(64, seed=3).save(ref1)
+    picture(64, seed=4).save(ref2)
+    args = ["generate", mode, "--model", model, "--prompt", "a fox", "--steps", "2", "--seed", "9"]
+    args += ["--width", "128", "--height", "128", "--out", str(tmp_path / "o")]
+    if mode.startswith(("img2img", "inpaint")):
+        args += ["--image", str(image)]
+    if mode.startswith("inpaint"):
+        args += ["--mask", str(mask)]
+    if mode.endswith("ip-adapter"):
+        args += ["--ip-image", str(ref1), "--ip-image", str(ref2)]
+        if model == "tiny-flux":
+            args += ["--ip-scale", "0.5", "--ip-scale", "0.5"]
+    assert main(args) == 0
+    with Image.open(tmp_path / "o" / f"{mode}-9.png") as png:
+        assert png.size == (128, 128)
+        params = json.loads(png.text["diffuserve"])
+    assert params["modelId"] == model and params["mode"] == mode

@@ -3,6 +3,7 @@
 Stages, each from the previous one's weights (kept in a work folder, so a stage can be re-run alone):
   vae      AutoencoderKL on rendered scenes (MSE + L1 + a tiny KL), 4x downsampling
   base     UNet + CLIP text encoder from scratch: DDPM noise, epsilon loss with min-SNR weighting, EMA
+  refine   both continued with offset noise (the background's colour follows the prompt), fresh EMA
   inpaint  the 9-channel UNet, from the base UNet (extra input channels start at zero), on masked scenes
   ip       two IP-Adapters (basic projection = style, Plus resampler = character) and their CLIP vision encoder,
            the UNet frozen; the reference overrides the caption's colours (style) or shape (character)
@@ -50,7 +51,7 @@ class TrainConfig:
     seed: int = 1234
     threads: int = 1  # on a shared CPU one thread per process is far faster than two fighting for cores
     vae_images: int = 3000
-    vae_steps: int = 700
+    vae_steps: int = 3000
     vae_batch: int = 16
     vae_crop: int = 32  # the VAE is convolutional: training on crops is 4x cheaper
     vae_lr: float = 2e-3
@@ -60,19 +61,25 @@ class TrainConfig:
     decoder_lr: float = 1e-3
     decoder_foreground_weight: float = 10.0  # shapes are a small share of the pixels; weigh their errors up
     scenes: int = 16000
-    base_steps: int = 1500
+    base_steps: int = 7000
     base_batch: int = 32
     base_lr: float = 1e-3
+    refine_steps: int = 4000
+    refine_lr: float = 5e-4
+    # Offset noise (diffusers' train_text_to_image --noise_offset) from the refine stage on: noise with a random
+    # per-channel constant added, so the model learns to set an image's mean, which is its background's colour
+    # here (plain noise leaves the mean of the starting latent to chance).
+    noise_offset: float = 0.1
     inpaint_scenes: int = 4000
-    inpaint_steps: int = 400
+    inpaint_steps: int = 800
     inpaint_batch: int = 32
     inpaint_lr: float = 5e-4
     ip_pairs: int = 3000
-    ip_steps: int = 400
+    ip_steps: int = 1000
     ip_batch: int = 16  # per adapter
     ip_lr: float = 1e-3
     lora_scenes: int = 4000
-    lora_steps: int = 300
+    lora_steps: int = 600
     lora_batch: int = 32
     lora_lr: float = 2e-3
     lora_rank: int = 8
@@ -169,9 +176,13 @@ def _diffusion_loss(
     *,
     extra: torch.Tensor | None = None,
     added: dict[str, Any] | None = None,
+    noise_offset: float = 0.0,
 ) -> torch.Tensor:
-    """Epsilon-prediction MSE with min-SNR-gamma weighting (diffusers' training_utils.compute_snr)."""
+    """Epsilon-prediction MSE with min-SNR-gamma weighting (diffusers' training_utils.compute_snr), and offset
+    noise when `noise_offset` > 0."""
     noise = torch.randn_like(latents)
+    if noise_offset:
+        noise = noise + noise_offset * torch.randn(latents.shape[0], latents.shape[1], 1, 1)
     t = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],))
     noisy = scheduler.add_noise(latents, noise, t)
     model_input = noisy if extra is None else torch.cat([noisy, extra], dim=1)
@@ -309,9 +320,39 @@ class Trainer:
 
         started = time.perf_counter()
         losses = _loop("base", cfg.base_steps, params, cfg.base_lr, loss, _ema(params, cfg))
+        unet.save_pretrained(self.work / "unet-base")
+        text_encoder.save_pretrained(self.work / "text_encoder-base")
+        self.stats.record("base", losses, time.perf_counter() - started)
+
+    def refine(self) -> None:
+        """Continue the base UNet and text encoder with offset noise, at a lower rate, with a fresh EMA: the
+        background's colour (the image's mean) then follows the prompt."""
+        cfg = self.cfg
+        rng = self._seed(15)
+        vae = self._vae()
+        world = data.scenes(cfg.seed + 16, cfg.scenes)
+        mean, std = _latent_stats(vae, data.to_tensor([data.render(s) for s in world]))
+        scale = float(vae.config.scaling_factor)
+        tok = self.tokenizer
+        text_encoder = CLIPTextModel.from_pretrained(self.work / "text_encoder-base").train()
+        unet = UNet2DConditionModel.from_pretrained(self.work / "unet-base").train()
+        scheduler = models.train_scheduler()
+        params = list(unet.parameters()) + list(text_encoder.parameters())
+        for p in params:
+            p.requires_grad_(True)
+
+        def loss(step: int) -> torch.Tensor:
+            idx = rng.integers(0, len(world), cfg.base_batch)
+            captions = [data.random_caption(world[i], rng) for i in idx]
+            text = _encode_text(tok, text_encoder, captions)
+            latents = _sample(mean, std, idx, scale)
+            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, noise_offset=cfg.noise_offset)
+
+        started = time.perf_counter()
+        losses = _loop("refine", cfg.refine_steps, params, cfg.refine_lr, loss, _ema(params, cfg))
         unet.save_pretrained(self.work / "unet")
         text_encoder.save_pretrained(self.work / "text_encoder")
-        self.stats.record("base", losses, time.perf_counter() - started)
+        self.stats.record("refine", losses, time.perf_counter() - started)
 
     def inpaint(self) -> None:
         cfg = self.cfg
@@ -340,7 +381,10 @@ class Trainer:
                 text = _encode_text(self.tokenizer, text_encoder, [data.random_caption(world[i], rng) for i in idx])
             i = torch.from_numpy(idx)
             extra = torch.cat([latent_masks[i], _sample(masked_mean, masked_std, idx, scale)], dim=1)
-            return _diffusion_loss(unet, _sample(mean, std, idx, scale), text, scheduler, cfg.snr_gamma, extra=extra)
+            latents = _sample(mean, std, idx, scale)
+            return _diffusion_loss(
+                unet, latents, text, scheduler, cfg.snr_gamma, extra=extra, noise_offset=cfg.noise_offset
+            )
 
         started = time.perf_counter()
         losses = _loop("inpaint", cfg.inpaint_steps, params, cfg.inpaint_lr, loss, _ema(params, cfg))
@@ -409,7 +453,9 @@ class Trainer:
                 p.scale = [1.0, 0.0] if task == "style" else [0.0, 1.0]
             added = {"image_embeds": [style[:, None], character[:, None]]}
             latents = _sample(mean, std, idx, scale)
-            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, added=added)
+            return _diffusion_loss(
+                unet, latents, text, scheduler, cfg.snr_gamma, added=added, noise_offset=cfg.noise_offset
+            )
 
         def loss(step: int) -> torch.Tensor:
             return (task_loss("style") + task_loss("character")) / 2
@@ -455,7 +501,8 @@ class Trainer:
             idx = rng.integers(0, len(world), cfg.lora_batch)
             with torch.no_grad():
                 text = _encode_text(self.tokenizer, text_encoder, [data.random_caption(world[i], rng) for i in idx])
-            return _diffusion_loss(unet, _sample(mean, std, idx, scale), text, scheduler, cfg.snr_gamma)
+            latents = _sample(mean, std, idx, scale)
+            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, noise_offset=cfg.noise_offset)
 
         started = time.perf_counter()
         losses = _loop("lora", cfg.lora_steps, params, cfg.lora_lr, loss, _ema(params, cfg))
@@ -506,7 +553,7 @@ class Trainer:
         (out / RECORD).write_text(json.dumps(record, indent=2) + "\n")
 
 
-STAGES = ("vae", "decoder", "base", "inpaint", "ip", "lora", "export")
+STAGES = ("vae", "decoder", "base", "refine", "inpaint", "ip", "lora", "export")
 
 
 def file_hashes(root: Path) -> dict[str, str]:

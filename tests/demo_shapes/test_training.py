@@ -30,7 +30,7 @@ def test_the_shipped_weights_are_the_recorded_run_of_the_default_configuration(r
     assert record["files"] == file_hashes(catalog.WEIGHTS)
     stages = record["stages"]
     assert isinstance(stages, dict)
-    for stage in ("vae", "decoder", "base", "inpaint", "ip", "lora"):
+    for stage in ("vae", "decoder", "base", "refine", "inpaint", "ip", "lora"):
         assert stages[stage]["steps"] == getattr(TrainConfig(), f"{stage}_steps")
 
 

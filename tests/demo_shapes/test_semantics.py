@@ -1,17 +1,20 @@
 """What the engine's modes mean, checked on pictures: demo-shapes is asked for something, and a detector of colour
-and shape reads the result. Each check runs several seeds; `python bench/demo_shapes.py` measures the same checks
-over many more.
+and shape reads the result. Each check runs 8 fixed seeds; `python bench/demo_shapes.py` measures the same checks
+over 48 (the closing note of issue 11 and the README give those figures and the margins).
 
-The shipped weights are undertrained (the whole training had to fit about an hour of two shared CPU cores): the
-prompt's colour wins well above chance, but shapes, backgrounds, img2img at low strength, inpainting, the
-IP-Adapters and the LoRA do not yet do what they were trained for. The checks that the issue asks for and these
-weights do not meet yet (prompt shapes, img2img strength, inpaint colour, IP-Adapters, LoRA style) are measured by
-bench/demo_shapes.py, not asserted here: the model needs more training first (issue 11 stays open).
+Asserted here, with the 48-seed figures of the shipped weights in brackets: the prompt's foreground colour,
+background colour and shape (red/blue/circle 100/100/65 %, yellow star on black 100/92/100 %, blue triangle on
+yellow 100/94/100 %); img2img at strength 0.9 follows the prompt (100 %); inpainting with merging keeps the outside
+and removes what the mask covered; the IP-Adapters at scale 0 leave the prompt in charge (100 %); the LoRA leaves
+no trace at scale 0 and after it; a negative prompt removes its colour (0 % red vs 25 % without). Not yet met by
+these weights, so measured by the bench and not asserted: img2img at 0.2 keeping the input (classifier-free
+guidance at 7.5 repaints a 16x16 latent even at low noise), the inpainted colour (63 % of seeds), IP-Adapter
+transfer at scale 1 and the LoRA's outlines (15 %) — issue 11 stays open on them.
 """
 
 from __future__ import annotations
 
-from diffuserve.catalog.types import Concept, Mode
+from diffuserve.catalog.types import Concept, IpAdapterType, Mode
 from diffuserve.demo_shapes import evaluate as ev
 from diffuserve.demo_shapes.catalog import SIZE
 from diffuserve.engine.engine import Engine
@@ -19,14 +22,33 @@ from tests.engine.helpers import max_diff
 
 N = 8  # seeds per check
 SEED = 1000
-CHANCE = 1 / 7  # a foreground colour picked at random from the seven that differ from the background
 
 
-def test_the_prompt_colour_wins_well_above_chance(shapes_engine: Engine) -> None:
+def test_the_prompt_is_followed_colour_background_and_shape(shapes_engine: Engine) -> None:
     rows = ev.txt2img(shapes_engine, SEED, N)  # "a red circle on a blue background"
-    assert ev.share(rows, foreground="red") >= 2 * CHANCE
-    rows = ev.txt2img(shapes_engine, SEED, N, "a blue triangle on a yellow background")
-    assert ev.share(rows, foreground="blue") >= 2 * CHANCE
+    assert ev.share(rows, foreground="red") >= 0.75
+    assert ev.share(rows, background="blue") >= 0.75
+    assert ev.share(rows, foreground="red", shape="circle", background="blue") >= 0.5  # chance: 1/224
+
+
+def test_stars_and_triangles_come_out_as_asked(shapes_engine: Engine) -> None:
+    for prompt, foreground, shape, background in (
+        ("a yellow star on a black background", "yellow", "star", "black"),
+        ("a blue triangle on a yellow background", "blue", "triangle", "yellow"),
+    ):
+        rows = ev.txt2img(shapes_engine, SEED, N, prompt)
+        assert ev.share(rows, foreground=foreground, shape=shape, background=background) >= 0.75, prompt
+
+
+def test_img2img_at_high_strength_follows_the_prompt(shapes_engine: Engine) -> None:
+    rows = ev.img2img(shapes_engine, SEED, N, 0.9)  # a green square on white, asked for a red circle on blue
+    assert ev.share(rows, foreground="red", background="blue") >= 0.75
+
+
+def test_ip_adapters_at_scale_zero_leave_the_prompt_in_charge(shapes_engine: Engine) -> None:
+    for kind in (IpAdapterType.STYLE, IpAdapterType.CHARACTER):
+        rows = ev.ip_adapter(shapes_engine, SEED, N, kind, 0.0)
+        assert ev.share(rows, foreground="red", background="blue") >= 0.75, kind
 
 
 def test_the_single_file_checkpoint_draws_the_same_pictures(shapes_engine: Engine) -> None:
@@ -51,9 +73,10 @@ def test_the_lora_leaves_no_trace_at_scale_zero_and_after_it(shapes_engine: Engi
 
 
 def test_a_negative_prompt_gives_few_red_circles(shapes_engine: Engine) -> None:
-    # Weak while the model is undertrained: "a circle" alone gave no red one in 24 seeds either.
+    plain = ev.txt2img(shapes_engine, SEED, 2 * N, "a circle")
     negative = ev.txt2img(shapes_engine, SEED, 2 * N, "a circle", negative_prompt="red")
     assert ev.share(negative, foreground="red") <= 1 / 16
+    assert ev.share(plain, foreground="red") > ev.share(negative, foreground="red")
 
 
 def test_images_are_the_trained_size(shapes_engine: Engine) -> None:

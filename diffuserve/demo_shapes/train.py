@@ -71,15 +71,15 @@ class TrainConfig:
     # here (plain noise leaves the mean of the starting latent to chance).
     noise_offset: float = 0.1
     inpaint_scenes: int = 4000
-    inpaint_steps: int = 800
+    inpaint_steps: int = 2000
     inpaint_batch: int = 32
     inpaint_lr: float = 5e-4
     ip_pairs: int = 3000
-    ip_steps: int = 1000
+    ip_steps: int = 3000
     ip_batch: int = 16  # per adapter
     ip_lr: float = 1e-3
     lora_scenes: int = 4000
-    lora_steps: int = 600
+    lora_steps: int = 1500
     lora_batch: int = 32
     lora_lr: float = 2e-3
     lora_rank: int = 8

@@ -8,8 +8,8 @@ yellow 100/94/100 %); img2img at strength 0.9 follows the prompt (100 %); inpain
 and removes what the mask covered; the IP-Adapters at scale 0 leave the prompt in charge (100 %); the LoRA leaves
 no trace at scale 0 and after it; a negative prompt removes its colour (0 % red vs 25 % without). Not yet met by
 these weights, so measured by the bench and not asserted: img2img at 0.2 keeping the input (classifier-free
-guidance at 7.5 repaints a 16x16 latent even at low noise), the inpainted colour (63 % of seeds), IP-Adapter
-transfer at scale 1 and the LoRA's outlines (15 %) — issue 11 stays open on them.
+guidance at 7.5 repaints a 16x16 latent even at low noise), the inpainted colour (69 % of seeds), IP-Adapter
+transfer at scale 1 and the LoRA's outlines (29 %) — issue 11 stays open on them.
 """
 
 from __future__ import annotations

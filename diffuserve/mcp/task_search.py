@@ -21,7 +21,7 @@ from diffuserve.mcp.results import text_result
 from diffuserve.mcp.task_results import READ_ONLY, asset_row, job_summary, model_row
 from diffuserve.mcp.task_schemas import SearchArguments, SearchFilters
 from diffuserve.service.keys import Caller
-from diffuserve.service.query_schemas import AssetQuery, JobQuery
+from diffuserve.service.query_schemas import AssetQuery, JobQuery, ModelQuery
 from diffuserve.service.services import Services
 from diffuserve.service.wire_types import validate_model
 
@@ -59,7 +59,11 @@ def search_models(
     services: Services, words: list[str], flt: SearchFilters, limit: int, caller: Caller
 ) -> list[dict[str, Any]]:
     found = []
-    for model in services.models.list()["models"]:
+
+    def fetch(token: str | None) -> dict[str, Any]:
+        return services.models.list(ModelQuery(paginationToken=token))
+
+    for model in _pages(fetch, "models"):
         if flt.capability and flt.capability.replace("-", "_") not in model.get("capabilities", []):
             continue
         haystack = (model["id"], model.get("name"), model.get("type"), model.get("shortDescription"))

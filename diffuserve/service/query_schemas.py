@@ -83,3 +83,29 @@ class JobQuery(_Query):
         default=None, description="false: leave out jobs that were created with hideResults=true"
     )
     authorId: Text | None = Field(default=None, description="Only jobs created by this API key id")
+
+
+MODEL_PRIVACIES = ("private", "public")
+MAX_MODEL_PAGE = 500
+
+
+class ModelQuery(_Query):
+    """GET /v1/models, in registry order. Every model served here is the server's own: `private`, `trained`."""
+
+    privacy: Annotated[Text, one_of(MODEL_PRIVACIES)] = Field(
+        default="private",
+        description="private: the models this server runs (all of them); public: Scenario's public catalogue, "
+        "which is not served here (an empty list)",
+        json_schema_extra={"enum": list(MODEL_PRIVACIES)},
+    )
+    status: Text | None = Field(default=None, description="Only models in this status (every model here: trained)")
+    pageSize: Annotated[Integer, whole_range(1, MAX_MODEL_PAGE)] = Field(
+        default=100, json_schema_extra={"minimum": 1, "maximum": MAX_MODEL_PAGE}
+    )
+    paginationToken: Text | None = Field(default=None, description="nextPaginationToken of the previous page")
+    collectionId: Text | None = Field(default=None, description="No collections here: a collection finds none")
+    blacklisted: QueryFlag | None = Field(default=None, description="Accepted; no model is blacklisted here")
+    loadedOnly: QueryFlag | None = Field(
+        default=None, description="Accepted; every model is listed (a worker loads a model on first use)"
+    )
+    originalAssets: QueryFlag = Field(default=False, description="Accepted; every URL serves the original file")

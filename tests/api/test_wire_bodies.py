@@ -117,3 +117,32 @@ def test_openapi_documents_the_bodies_as_components_with_fields_and_bounds(clien
     assert pipeline["samples"]["maximum"] == 4 and pipeline["guidance_scale"]["minimum"] == 1
     page_size = next(p for p in document["paths"]["/v1/assets"]["get"]["parameters"] if p["name"] == "pageSize")
     assert page_size["schema"]["maximum"] == 100
+
+
+def test_the_model_listing_pages_and_filters_as_scenario_documents(client: httpx.Client) -> None:
+    everything = client.get("/v1/models").json()
+    ids = [m["id"] for m in everything["models"]]
+    assert len(ids) > 3 and "nextPaginationToken" not in everything  # the default page (100) holds them all
+    first = client.get("/v1/models", params={"pageSize": "2"}).json()
+    assert [m["id"] for m in first["models"]] == ids[:2] and first["nextPaginationToken"] == ids[2]
+    walked: list[str] = []
+    token: str | None = None
+    while True:
+        params = {"pageSize": 3, **({"paginationToken": token} if token else {})}
+        page = client.get("/v1/models", params=params).json()
+        walked += [m["id"] for m in page["models"]]
+        token = page.get("nextPaginationToken")
+        if not token:
+            break
+    assert walked == ids
+    assert client.get("/v1/models", params={"status": "trained", "loadedOnly": "true"}).json()["models"]
+    assert client.get("/v1/models", params={"privacy": "public"}).json()["models"] == []
+    assert client.get("/v1/models", params={"collectionId": "c1"}).json()["models"] == []
+    for params, field in (
+        ({"pageSize": "501"}, "pageSize"),
+        ({"privacy": "shared"}, "privacy"),
+        ({"paginationToken": "no-such-model"}, "paginationToken"),
+    ):
+        response = client.get("/v1/models", params=params)
+        assert response.status_code == 400, (params, response.text)
+        assert response.json()["field"] == field and response.json()["message"]

@@ -295,47 +295,27 @@ class Trainer:
         vae.save_pretrained(self.work / "vae-decoder")
         self.stats.record("decoder", losses, time.perf_counter() - started)
 
-    def base(self) -> None:
+    def _text_to_image(
+        self,
+        stage: str,
+        offset: int,
+        build: Callable[[], tuple[UNet2DConditionModel, CLIPTextModel]],
+        steps: int,
+        lr: float,
+        noise_offset: float,
+    ) -> None:
+        """Train a UNet and text encoder on captioned scenes (seeds from `offset`); `build` makes or loads them
+        once the data is ready. Saves them as the work folder's `unet` and `text_encoder` (+ `-base` for base)."""
         cfg = self.cfg
-        rng = self._seed(10)
+        rng = self._seed(offset)
         vae = self._vae()
-        world = data.scenes(cfg.seed + 11, cfg.scenes)
+        world = data.scenes(cfg.seed + offset + 1, cfg.scenes)
         mean, std = _latent_stats(vae, data.to_tensor([data.render(s) for s in world]))
         scale = float(vae.config.scaling_factor)
         tok = self.tokenizer
-        text_encoder = models.text_encoder(
-            cfg.seed + 12, len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id
-        )
-        unet = models.unet(cfg.seed + 13)
+        unet, text_encoder = build()
         text_encoder.train()
         unet.train()
-        scheduler = models.train_scheduler()
-        params = list(unet.parameters()) + list(text_encoder.parameters())
-
-        def loss(step: int) -> torch.Tensor:
-            idx = rng.integers(0, len(world), cfg.base_batch)
-            captions = [data.random_caption(world[i], rng) for i in idx]
-            text = _encode_text(tok, text_encoder, captions)
-            return _diffusion_loss(unet, _sample(mean, std, idx, scale), text, scheduler, cfg.snr_gamma)
-
-        started = time.perf_counter()
-        losses = _loop("base", cfg.base_steps, params, cfg.base_lr, loss, _ema(params, cfg))
-        unet.save_pretrained(self.work / "unet-base")
-        text_encoder.save_pretrained(self.work / "text_encoder-base")
-        self.stats.record("base", losses, time.perf_counter() - started)
-
-    def refine(self) -> None:
-        """Continue the base UNet and text encoder with offset noise, at a lower rate, with a fresh EMA: the
-        background's colour (the image's mean) then follows the prompt."""
-        cfg = self.cfg
-        rng = self._seed(15)
-        vae = self._vae()
-        world = data.scenes(cfg.seed + 16, cfg.scenes)
-        mean, std = _latent_stats(vae, data.to_tensor([data.render(s) for s in world]))
-        scale = float(vae.config.scaling_factor)
-        tok = self.tokenizer
-        text_encoder = CLIPTextModel.from_pretrained(self.work / "text_encoder-base").train()
-        unet = UNet2DConditionModel.from_pretrained(self.work / "unet-base").train()
         scheduler = models.train_scheduler()
         params = list(unet.parameters()) + list(text_encoder.parameters())
         for p in params:
@@ -346,13 +326,37 @@ class Trainer:
             captions = [data.random_caption(world[i], rng) for i in idx]
             text = _encode_text(tok, text_encoder, captions)
             latents = _sample(mean, std, idx, scale)
-            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, noise_offset=cfg.noise_offset)
+            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, noise_offset=noise_offset)
 
         started = time.perf_counter()
-        losses = _loop("refine", cfg.refine_steps, params, cfg.refine_lr, loss, _ema(params, cfg))
-        unet.save_pretrained(self.work / "unet")
-        text_encoder.save_pretrained(self.work / "text_encoder")
-        self.stats.record("refine", losses, time.perf_counter() - started)
+        losses = _loop(stage, steps, params, lr, loss, _ema(params, cfg))
+        suffix = "-base" if stage == "base" else ""
+        unet.save_pretrained(self.work / f"unet{suffix}")
+        text_encoder.save_pretrained(self.work / f"text_encoder{suffix}")
+        self.stats.record(stage, losses, time.perf_counter() - started)
+
+    def base(self) -> None:
+        """UNet and text encoder from scratch, plain noise."""
+        cfg, tok = self.cfg, self.tokenizer
+
+        def build() -> tuple[UNet2DConditionModel, CLIPTextModel]:
+            text_encoder = models.text_encoder(
+                cfg.seed + 12, len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id
+            )
+            return models.unet(cfg.seed + 13), text_encoder
+
+        self._text_to_image("base", 10, build, cfg.base_steps, cfg.base_lr, 0.0)
+
+    def refine(self) -> None:
+        """Continue the base UNet and text encoder with offset noise, at a lower rate, with a fresh EMA: the
+        background's colour (the image's mean) then follows the prompt."""
+        cfg = self.cfg
+
+        def build() -> tuple[UNet2DConditionModel, CLIPTextModel]:
+            unet = UNet2DConditionModel.from_pretrained(self.work / "unet-base")
+            return unet, CLIPTextModel.from_pretrained(self.work / "text_encoder-base")
+
+        self._text_to_image("refine", 15, build, cfg.refine_steps, cfg.refine_lr, cfg.noise_offset)
 
     def inpaint(self) -> None:
         cfg = self.cfg

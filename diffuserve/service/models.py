@@ -16,22 +16,22 @@ class ModelService:
         self.registry = registry
 
     def list(self, query: ModelQuery | None = None) -> dict[str, Any]:
-        """One page of the registry; the token of the next page is the id of its first model."""
+        """One page of the registry (only its models get their `inputs` worked out); the token of the next page is
+        the id of its first model."""
         q = query or ModelQuery()
-        found = [m for m in (self._wire(m) for m in self.registry.list()) if _matches(m, q)]
+        found = [m for m in self.registry.list() if _matches(model_wire(m), q)]
         start = 0
         if q.paginationToken is not None:
-            ids = [m["id"] for m in found]
+            ids = [m.id for m in found]
             if q.paginationToken not in ids:
                 raise InvalidRequest(
                     "paginationToken is not one this listing gave (or its model was removed); start again without it",
                     field="paginationToken",
                 )
             start = ids.index(q.paginationToken)
-        page = found[start : start + q.pageSize]
-        body: dict[str, Any] = {"models": page}
+        body: dict[str, Any] = {"models": [self._wire(m) for m in found[start : start + q.pageSize]]}
         if start + q.pageSize < len(found):
-            body["nextPaginationToken"] = found[start + q.pageSize]["id"]
+            body["nextPaginationToken"] = found[start + q.pageSize].id
         return body
 
     def get(self, model_id: str) -> dict[str, Any]:

@@ -19,14 +19,14 @@ from diffuserve.catalog.registry import Registry
 from diffuserve.catalog.types import IpAdapterType
 from diffuserve.config import Settings
 from diffuserve.demo_shapes import evaluate as ev
-from diffuserve.demo_shapes.catalog import demo_shapes_specs
+from diffuserve.demo_shapes.catalog import WEIGHTS, demo_shapes_specs
 from diffuserve.engine.engine import Engine
 
 
-def _engine(data: Path) -> Engine:
+def _engine(data: Path, weights: Path = WEIGHTS) -> Engine:
     settings = Settings(data_dir=data, demo_models=False, max_batch_images=8)
     registry = Registry(settings.resolved_registry_path)
-    for spec in demo_shapes_specs():
+    for spec in demo_shapes_specs(weights):
         registry.add(spec)
     return Engine(registry, settings)
 
@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--weights", type=Path, default=WEIGHTS, help="a training run's --out folder (default: the shipped weights)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     s, n = args.first, args.seeds
@@ -47,7 +50,7 @@ def main() -> None:
         print(f"{name:58s} {value:6.3f}   test: {threshold}", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        engine = _engine(Path(tmp))
+        engine = _engine(Path(tmp), args.weights)
         started = time.perf_counter()
         rows = ev.txt2img(engine, s, n)
         put("txt2img red circle/blue: foreground red", ev.share(rows, foreground="red"), ">= 0.75")
@@ -110,13 +113,43 @@ def main() -> None:
             )
         for scale in (1.0, 0.0):
             rows = ev.ip_adapter(engine, s, n, IpAdapterType.STYLE, scale)
-            put(f"ip style {scale}: foreground yellow (reference)", ev.share(rows, foreground="yellow"), ">= 0.6 at 1")
-            put(f"ip style {scale}: foreground red (prompt)", ev.share(rows, foreground="red"), ">= 0.75 at 0")
-            put(f"ip style {scale}: shape circle (prompt)", ev.share(rows, shape="circle"), "-")
+            put(
+                f"ip style {scale} '{ev.STYLE_PROMPT}': foreground yellow (reference)",
+                ev.share(rows, foreground="yellow"),
+                ">= 0.75 at 1, <= 0.25 at 0",
+            )
+            put(
+                f"ip style {scale} '{ev.STYLE_PROMPT}': background black (reference)",
+                ev.share(rows, background="black"),
+                "-",
+            )
+            put(
+                f"ip style {scale} '{ev.STYLE_PROMPT}': shape circle (prompt)",
+                ev.share(rows, shape="circle"),
+                ">= 0.75",
+            )
             rows = ev.ip_adapter(engine, s, n, IpAdapterType.CHARACTER, scale)
-            put(f"ip character {scale}: shape star (reference)", ev.share(rows, shape="star"), ">= 0.6 at 1")
-            put(f"ip character {scale}: shape circle (prompt)", ev.share(rows, shape="circle"), ">= 0.6 at 0")
-            put(f"ip character {scale}: foreground red (prompt)", ev.share(rows, foreground="red"), "-")
+            put(
+                f"ip character {scale} '{ev.CHARACTER_PROMPT}': shape star (reference)",
+                ev.share(rows, shape="star"),
+                ">= 0.6 at 1, <= 0.25 at 0",
+            )
+            put(
+                f"ip character {scale} '{ev.CHARACTER_PROMPT}': red on blue (prompt)",
+                ev.share(rows, foreground="red", background="blue"),
+                ">= 0.75",
+            )
+            # Against a prompt that names what the reference brings ("a red circle on a blue background").
+            rows = ev.ip_adapter(engine, s, n, IpAdapterType.STYLE, scale, ev.PROMPT)
+            put(f"ip style {scale} '{ev.PROMPT}': foreground yellow", ev.share(rows, foreground="yellow"), "-")
+            put(f"ip style {scale} '{ev.PROMPT}': foreground red", ev.share(rows, foreground="red"), ">= 0.75 at 0")
+            rows = ev.ip_adapter(engine, s, n, IpAdapterType.CHARACTER, scale, ev.PROMPT)
+            put(f"ip character {scale} '{ev.PROMPT}': shape star", ev.share(rows, shape="star"), "-")
+            put(
+                f"ip character {scale} '{ev.PROMPT}': red on blue",
+                ev.share(rows, foreground="red", background="blue"),
+                ">= 0.75 at 0",
+            )
         for scale in (1.0, 0.0):
             rows = ev.lora(engine, s, n, scale)
             put(

@@ -56,17 +56,17 @@ def foreground(images: torch.Tensor) -> torch.Tensor:
 
 
 def inpaint_mask(scene: Scene, rng: np.random.Generator) -> np.ndarray:
-    """A binary 64x64 mask (1 = repaint): mostly a box around the first shape, so the model learns to draw the
-    prompted shape into a hole; sometimes a random box or the whole image."""
+    """A binary 64x64 mask (1 = repaint): mostly (80 %) a box around the first shape, so the model learns to draw
+    the prompted shape into the hole and nowhere else; sometimes a random box or the whole image."""
     mask = np.zeros((SIZE, SIZE), dtype=np.float32)
     u = rng.random()
-    if u < 0.55:
+    if u < 0.8:
         shape = scene.shapes[0]
         cx, cy = shape.centre
         half = shape.radius * 1.1 + rng.uniform(1, 10)
         x0, x1 = int(max(0, cx - half)), int(min(SIZE, cx + half + 1))
         y0, y1 = int(max(0, cy - half)), int(min(SIZE, cy + half + 1))
-    elif u < 0.9:
+    elif u < 0.95:
         w, h = (int(v) for v in rng.integers(12, 49, 2))
         x0, y0 = int(rng.integers(0, SIZE - w + 1)), int(rng.integers(0, SIZE - h + 1))
         x1, y1 = x0 + w, y0 + h

@@ -24,6 +24,9 @@ INPUT = Scene(shapes=(Shape("square", "green", "large", "center"),), background=
 STYLE_REFERENCE = Scene(shapes=(Shape("square", "yellow", "medium", "top left"),), background="black")
 CHARACTER_REFERENCE = Scene(shapes=(Shape("star", "yellow", "large", "center"),), background="black")
 MASK_BOX = (12, 12, 52, 52)  # covers INPUT's square with a margin
+# The IP-Adapter checks' prompts leave to the reference what it brings: the colours (style), the shape (character).
+STYLE_PROMPT = "a circle"
+CHARACTER_PROMPT = "a red shape on a blue background"
 
 
 def batch(engine: Engine, mode: Mode, seed: int, n: int, prompt: str = PROMPT, **fields: Any) -> list[Image.Image]:
@@ -110,13 +113,18 @@ def inpaint(engine: Engine, seed: int, n: int, *, disable_merging: bool, strengt
     return rows
 
 
-def ip_adapter(engine: Engine, seed: int, n: int, kind: IpAdapterType, scale: float) -> list[Row]:
-    reference = render(STYLE_REFERENCE if kind is IpAdapterType.STYLE else CHARACTER_REFERENCE)
+def ip_adapter(
+    engine: Engine, seed: int, n: int, kind: IpAdapterType, scale: float, prompt: str | None = None
+) -> list[Row]:
+    """The reference of `kind` at `scale`; `prompt` defaults to the one that leaves the reference's part open."""
+    style = kind is IpAdapterType.STYLE
+    reference = render(STYLE_REFERENCE if style else CHARACTER_REFERENCE)
     images = batch(
         engine,
         Mode.TXT2IMG_IP_ADAPTER,
         seed,
         n,
+        prompt or (STYLE_PROMPT if style else CHARACTER_PROMPT),
         ip_adapter_images=(reference,),
         ip_adapter_scales=(scale,),
         ip_adapter_type=kind,

@@ -85,11 +85,14 @@ def build(engine: Engine) -> Image.Image:
             ],
         )
     )
-    for kind, ref in ((IpAdapterType.STYLE, ev.STYLE_REFERENCE), (IpAdapterType.CHARACTER, ev.CHARACTER_REFERENCE)):
+    for kind, ref, prompt in (
+        (IpAdapterType.STYLE, ev.STYLE_REFERENCE, ev.STYLE_PROMPT),
+        (IpAdapterType.CHARACTER, ev.CHARACTER_REFERENCE, ev.CHARACTER_PROMPT),
+    ):
         reference = render(ref)
         rows.append(
             _row(
-                f"IP-Adapter {kind.value}, scale 1 (reference first; prompt 1st row)",
+                f'IP-Adapter {kind.value}, scale 1 (reference first): "{prompt}"',
                 [
                     reference,
                     *ev.batch(
@@ -97,6 +100,7 @@ def build(engine: Engine) -> Image.Image:
                         Mode.TXT2IMG_IP_ADAPTER,
                         seed,
                         3,
+                        prompt,
                         ip_adapter_images=(reference,),
                         ip_adapter_scales=(1.0,),
                         ip_adapter_type=kind,

@@ -14,7 +14,7 @@ from transformers import CLIPImageProcessor, CLIPTextConfig, CLIPTextModel, CLIP
 from diffuserve.demo_shapes.tokenizer import MAX_LENGTH
 
 TEXT_WIDTH = 64
-VISION_SIZE = 32  # the image encoder's input side; the feature extractor resizes references to it
+VISION_SIZE = 64  # the image encoder's input side: the whole 64x64 reference, in 8x8 patches
 VISION_WIDTH = 64
 LATENT_SIDE = 16
 # SD 1.5's noise schedule, for training (DDPM) and sampling.
@@ -82,7 +82,7 @@ def vision_config() -> CLIPVisionConfig:
         num_attention_heads=4,
         intermediate_size=128,
         image_size=VISION_SIZE,
-        patch_size=4,
+        patch_size=8,
     )
 
 

@@ -4,9 +4,12 @@ Stages, each from the previous one's weights (kept in a work folder, so a stage 
   vae      AutoencoderKL on rendered scenes (MSE + L1 + a tiny KL), 4x downsampling
   base     UNet + CLIP text encoder from scratch: DDPM noise, epsilon loss with min-SNR weighting, EMA
   refine   both continued with offset noise (the background's colour follows the prompt), fresh EMA
+  polish   both continued with plain (unweighted) epsilon loss, as SD itself was trained: min-SNR weighting had
+           left the low-noise steps untrained, so guidance repainted an img2img input at any strength
   inpaint  the 9-channel UNet, from the base UNet (extra input channels start at zero), on masked scenes
-  ip       two IP-Adapters (basic projection = style, Plus resampler = character) and their CLIP vision encoder,
-           the UNet frozen; the reference overrides the caption's colours (style) or shape (character)
+  clip     the IP-Adapters' CLIP vision encoder, contrastive against the text encoder's captions
+  ip       two IP-Adapters (basic projection = style, Plus resampler = character), the UNet and the vision
+           encoder frozen; the reference overrides the caption's colours (style) or shape (character)
   lora     a peft LoRA on the frozen UNet that draws outlines instead of filled shapes
   export   the shipping formats and training.json (configuration, losses, times, sha256 of every file)
 """
@@ -35,12 +38,17 @@ from peft.utils import get_peft_model_state_dict
 from transformers import CLIPTextModel, CLIPTokenizer, CLIPVisionModelWithProjection
 
 from diffuserve.demo_shapes import data, export, models
+from diffuserve.demo_shapes.scenes import CaptionStyle, Scene, caption
+from diffuserve.demo_shapes.stages import STAGES, side_by_side
 from diffuserve.demo_shapes.tokenizer import MAX_LENGTH, build_tokenizer
 
 log = logging.getLogger(__name__)
 
 WEIGHTS = Path(__file__).parent / "weights"
 RECORD = "training.json"
+# What the vision encoder's captions name: colours and shape, not size or place. With every attribute named, two
+# captions in a batch almost never differ by shape alone, and the encoder learnt colours but hardly shapes.
+CLIP_CAPTION = CaptionStyle(size=False, position=False)
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "conv1", "conv2")
 
 
@@ -70,10 +78,25 @@ class TrainConfig:
     # per-channel constant added, so the model learns to set an image's mean, which is its background's colour
     # here (plain noise leaves the mean of the starting latent to chance).
     noise_offset: float = 0.1
+    polish_steps: int = 2000
+    polish_lr: float = 3e-4
+    # Polish: the share of rows whose caption describes another scene, at low noise (the full share up to
+    # timestep `caption_swap_full`, falling to none at `caption_swap_none`): there the noisy image, not the
+    # caption, decides, so guidance cannot repaint an img2img input at low strength.
+    caption_swap: float = 1.0
+    caption_swap_full: int = 300
+    caption_swap_none: int = 500
     inpaint_scenes: int = 4000
-    inpaint_steps: int = 2000
+    inpaint_steps: int = 2500
     inpaint_batch: int = 32
     inpaint_lr: float = 5e-4
+    # The IP-Adapters' CLIP vision encoder, trained contrastively against the (frozen) text encoder's captions,
+    # then frozen for the adapters, as h94's adapters use a frozen CLIP image encoder.
+    clip_scenes: int = 8000
+    clip_steps: int = 2000
+    clip_batch: int = 128
+    clip_lr: float = 1e-3
+    clip_temperature: float = 0.07
     ip_pairs: int = 3000
     ip_steps: int = 3000
     ip_batch: int = 16  # per adapter
@@ -84,8 +107,16 @@ class TrainConfig:
     lora_lr: float = 2e-3
     lora_rank: int = 8
     ema_max_decay: float = 0.999
-    snr_gamma: float = 5.0
+    snr_gamma: float = 5.0  # min-SNR weighting of base, refine, inpaint and ip; polish and lora weigh steps alike
+    # polish, ip and lora: loss weight of the latent pixels that show the target's shapes against the
+    # background, which would otherwise dominate the error.
+    foreground_weight: float = 5.0
     image_drop: float = 0.1  # IP-Adapter training: share of rows without a reference (the CFG negative)
+
+    def caption_swap_chance(self, t: np.ndarray) -> np.ndarray:
+        low, high = self.caption_swap_full, self.caption_swap_none
+        chance: np.ndarray = self.caption_swap * np.clip((high - t) / (high - low), 0.0, 1.0)
+        return chance
 
     def quick(self) -> TrainConfig:
         """Two steps per stage on tiny data sets: checks that the script runs end to end."""
@@ -96,6 +127,7 @@ class TrainConfig:
             "scenes": 32,
             "inpaint_scenes": 16,
             "ip_pairs": 16,
+            "clip_scenes": 16,
             "lora_scenes": 16,
         }
         batches = {f.name: 4 for f in fields(self) if f.name.endswith("_batch")}
@@ -172,24 +204,33 @@ def _diffusion_loss(
     latents: torch.Tensor,
     text: torch.Tensor,
     scheduler: DDPMScheduler,
-    snr_gamma: float,
+    snr_gamma: float | None,
     *,
     extra: torch.Tensor | None = None,
     added: dict[str, Any] | None = None,
     noise_offset: float = 0.0,
+    pixel_weight: torch.Tensor | None = None,
+    t: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Epsilon-prediction MSE with min-SNR-gamma weighting (diffusers' training_utils.compute_snr), and offset
-    noise when `noise_offset` > 0."""
+    """Epsilon-prediction MSE with min-SNR-gamma weighting (diffusers' training_utils.compute_snr; `snr_gamma`
+    None weighs every step alike), offset noise when `noise_offset` > 0, and per-latent-pixel weights
+    (N, 1, h, w) when given."""
     noise = torch.randn_like(latents)
     if noise_offset:
         noise = noise + noise_offset * torch.randn(latents.shape[0], latents.shape[1], 1, 1)
-    t = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],))
+    if t is None:
+        t = _timesteps(scheduler, latents.shape[0])
     noisy = scheduler.add_noise(latents, noise, t)
     model_input = noisy if extra is None else torch.cat([noisy, extra], dim=1)
     pred = unet(model_input, t, text, added_cond_kwargs=added).sample
-    snr = compute_snr(scheduler, t)
-    weight = torch.clamp(snr, max=snr_gamma) / snr
-    per_row = ((pred - noise) ** 2).mean(dim=(1, 2, 3))
+    err = (pred - noise) ** 2
+    if pixel_weight is not None:
+        err = err * (pixel_weight / pixel_weight.mean(dim=(2, 3), keepdim=True))
+    per_row = err.mean(dim=(1, 2, 3))
+    weight = torch.ones_like(per_row)
+    if snr_gamma is not None:
+        snr = compute_snr(scheduler, t)
+        weight = torch.clamp(snr, max=snr_gamma) / snr
     loss: torch.Tensor = (per_row * weight).mean()
     return loss
 
@@ -208,6 +249,23 @@ def _latent_stats(vae: AutoencoderKL, images: torch.Tensor) -> tuple[torch.Tenso
         means.append(dist.mean)
         stds.append(dist.std)
     return torch.cat(means), torch.cat(stds)
+
+
+def _timesteps(scheduler: DDPMScheduler, n: int) -> torch.Tensor:
+    return torch.randint(0, scheduler.config.num_train_timesteps, (n,))
+
+
+def _captions(world: list[Scene], idx: np.ndarray, swap_chance: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Captions of the scenes `idx`, each replaced by another scene's caption with its row's chance."""
+    swap = rng.random(len(idx)) < swap_chance
+    described = np.where(swap, rng.integers(0, len(world), len(idx)), idx)
+    return [data.random_caption(world[i], rng) for i in described]
+
+
+def _foreground_weight(images: torch.Tensor, weight: float) -> torch.Tensor:
+    """(N, 1, h, w) latent-pixel loss weights: `weight` where a latent pixel covers any foreground, else 1."""
+    covered = torch.nn.functional.max_pool2d(data.foreground(images), images.shape[-1] // models.LATENT_SIDE)
+    return 1.0 + (weight - 1.0) * covered
 
 
 def _sample(mean: torch.Tensor, std: torch.Tensor, idx: np.ndarray, scale: float) -> torch.Tensor:
@@ -303,14 +361,20 @@ class Trainer:
         steps: int,
         lr: float,
         noise_offset: float,
+        snr_gamma: float | None,
+        swap_chance: Callable[[np.ndarray], np.ndarray] | None = None,
+        foreground_weight: float | None = None,
     ) -> None:
         """Train a UNet and text encoder on captioned scenes (seeds from `offset`); `build` makes or loads them
-        once the data is ready. Saves them as the work folder's `unet` and `text_encoder` (+ `-base` for base)."""
+        once the data is ready. Saves them as the work folder's `unet-<stage>` and `text_encoder-<stage>`, the
+        polished ones as `unet` and `text_encoder`."""
         cfg = self.cfg
         rng = self._seed(offset)
         vae = self._vae()
         world = data.scenes(cfg.seed + offset + 1, cfg.scenes)
-        mean, std = _latent_stats(vae, data.to_tensor([data.render(s) for s in world]))
+        images = data.to_tensor([data.render(s) for s in world])
+        mean, std = _latent_stats(vae, images)
+        weights = None if foreground_weight is None else _foreground_weight(images, foreground_weight)
         scale = float(vae.config.scaling_factor)
         tok = self.tokenizer
         unet, text_encoder = build()
@@ -323,14 +387,21 @@ class Trainer:
 
         def loss(step: int) -> torch.Tensor:
             idx = rng.integers(0, len(world), cfg.base_batch)
-            captions = [data.random_caption(world[i], rng) for i in idx]
+            if swap_chance is None:
+                captions, t = [data.random_caption(world[i], rng) for i in idx], None
+            else:
+                t = _timesteps(scheduler, len(idx))
+                captions = _captions(world, idx, swap_chance(t.numpy()), rng)
             text = _encode_text(tok, text_encoder, captions)
             latents = _sample(mean, std, idx, scale)
-            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, noise_offset=noise_offset)
+            weight = None if weights is None else weights[torch.from_numpy(idx)]
+            return _diffusion_loss(
+                unet, latents, text, scheduler, snr_gamma, noise_offset=noise_offset, t=t, pixel_weight=weight
+            )
 
         started = time.perf_counter()
         losses = _loop(stage, steps, params, lr, loss, _ema(params, cfg))
-        suffix = "-base" if stage == "base" else ""
+        suffix = "" if stage == "polish" else f"-{stage}"  # the last one is the UNet the variants start from
         unet.save_pretrained(self.work / f"unet{suffix}")
         text_encoder.save_pretrained(self.work / f"text_encoder{suffix}")
         self.stats.record(stage, losses, time.perf_counter() - started)
@@ -345,7 +416,7 @@ class Trainer:
             )
             return models.unet(cfg.seed + 13), text_encoder
 
-        self._text_to_image("base", 10, build, cfg.base_steps, cfg.base_lr, 0.0)
+        self._text_to_image("base", 10, build, cfg.base_steps, cfg.base_lr, 0.0, cfg.snr_gamma)
 
     def refine(self) -> None:
         """Continue the base UNet and text encoder with offset noise, at a lower rate, with a fresh EMA: the
@@ -356,7 +427,30 @@ class Trainer:
             unet = UNet2DConditionModel.from_pretrained(self.work / "unet-base")
             return unet, CLIPTextModel.from_pretrained(self.work / "text_encoder-base")
 
-        self._text_to_image("refine", 15, build, cfg.refine_steps, cfg.refine_lr, cfg.noise_offset)
+        self._text_to_image("refine", 15, build, cfg.refine_steps, cfg.refine_lr, cfg.noise_offset, cfg.snr_gamma)
+
+    def polish(self) -> None:
+        """Continue the refined UNet and text encoder with every step weighed alike. Min-SNR weighting makes the
+        low-noise steps count for little, and there the model had learned to lean on the caption: the difference
+        between its conditional and unconditional predictions, which guidance multiplies, repainted an img2img
+        input even at strength 0.05."""
+        cfg = self.cfg
+
+        def build() -> tuple[UNet2DConditionModel, CLIPTextModel]:
+            unet = UNet2DConditionModel.from_pretrained(self.work / "unet-refine")
+            return unet, CLIPTextModel.from_pretrained(self.work / "text_encoder-refine")
+
+        self._text_to_image(
+            "polish",
+            17,
+            build,
+            cfg.polish_steps,
+            cfg.polish_lr,
+            cfg.noise_offset,
+            None,
+            cfg.caption_swap_chance,
+            cfg.foreground_weight,
+        )
 
     def inpaint(self) -> None:
         cfg = self.cfg
@@ -381,19 +475,67 @@ class Trainer:
 
         def loss(step: int) -> torch.Tensor:
             idx = rng.integers(0, len(world), cfg.inpaint_batch)
+            t = _timesteps(scheduler, len(idx))
             with torch.no_grad():
-                text = _encode_text(self.tokenizer, text_encoder, [data.random_caption(world[i], rng) for i in idx])
+                captions = _captions(world, idx, cfg.caption_swap_chance(t.numpy()), rng)
+                text = _encode_text(self.tokenizer, text_encoder, captions)
             i = torch.from_numpy(idx)
             extra = torch.cat([latent_masks[i], _sample(masked_mean, masked_std, idx, scale)], dim=1)
             latents = _sample(mean, std, idx, scale)
             return _diffusion_loss(
-                unet, latents, text, scheduler, cfg.snr_gamma, extra=extra, noise_offset=cfg.noise_offset
+                unet,
+                latents,
+                text,
+                scheduler,
+                cfg.snr_gamma,
+                extra=extra,
+                noise_offset=cfg.noise_offset,
+                t=t,
             )
 
         started = time.perf_counter()
         losses = _loop("inpaint", cfg.inpaint_steps, params, cfg.inpaint_lr, loss, _ema(params, cfg))
         unet.save_pretrained(self.work / "unet-inpaint")
         self.stats.record("inpaint", losses, time.perf_counter() - started)
+
+    def clip(self) -> None:
+        """The CLIP vision encoder: its image embedding of a scene is pulled towards the text encoder's embedding
+        of the scene's caption (colours and shapes; the mean of the token states, through a linear head trained
+        alongside and then dropped) and away from the other captions in the batch; scenes with the same caption
+        are all positives."""
+        cfg = self.cfg
+        rng = self._seed(25)
+        text_encoder = self._text_encoder()
+        world = data.scenes(cfg.seed + 26, cfg.clip_scenes)
+        captions = [caption(s, CLIP_CAPTION) for s in world]
+        pixels = models.feature_extractor()(images=[data.render(s) for s in world], return_tensors="pt").pixel_values
+        ids = self.tokenizer(
+            captions, padding="max_length", max_length=MAX_LENGTH, truncation=True, return_tensors="pt"
+        )
+        with torch.no_grad():
+            states = torch.cat([text_encoder(chunk)[0] for chunk in torch.split(ids.input_ids, 512)])
+        real = ids.attention_mask[..., None].float()
+        text_states = (states * real).sum(1) / real.sum(1)
+        caption_ids = torch.from_numpy(np.unique(np.array(captions), return_inverse=True)[1])
+        encoder = CLIPVisionModelWithProjection(models.vision_config()).train()
+        head = torch.nn.Linear(models.TEXT_WIDTH, models.VISION_WIDTH)
+        params = list(encoder.parameters()) + list(head.parameters())
+
+        def loss(step: int) -> torch.Tensor:
+            i = torch.from_numpy(rng.integers(0, len(world), cfg.clip_batch))
+            image = torch.nn.functional.normalize(encoder(pixel_values=pixels[i]).image_embeds, dim=-1)
+            text = torch.nn.functional.normalize(head(text_states[i]), dim=-1)
+            logits = image @ text.T / cfg.clip_temperature
+            same = (caption_ids[i][:, None] == caption_ids[i][None, :]).float()
+            targets = same / same.sum(1, keepdim=True)
+            ce = torch.nn.functional.cross_entropy
+            both: torch.Tensor = (ce(logits, targets) + ce(logits.T, targets)) / 2
+            return both
+
+        started = time.perf_counter()
+        losses = _loop("clip", cfg.clip_steps, params, cfg.clip_lr, loss, None)
+        encoder.save_pretrained(self.work / "image_encoder")
+        self.stats.record("clip", losses, time.perf_counter() - started)
 
     def ip(self) -> None:
         cfg = self.cfg
@@ -404,10 +546,12 @@ class Trainer:
         tasks = {}
         for task, make in (("style", data.style_pair), ("character", data.character_pair)):
             pairs = [make(rng) for _ in range(cfg.ip_pairs)]
-            mean, std = _latent_stats(vae, data.to_tensor([data.render(t) for t, _, _ in pairs]))
+            targets = data.to_tensor([data.render(t) for t, _, _ in pairs])
+            mean, std = _latent_stats(vae, targets)
             refs = processor(images=[data.render(r) for _, r, _ in pairs], return_tensors="pt").pixel_values
-            tasks[task] = (pairs, mean, std, refs)
-        encoder = CLIPVisionModelWithProjection(models.vision_config()).train()
+            tasks[task] = (pairs, mean, std, refs, _foreground_weight(targets, cfg.foreground_weight))
+        encoder = CLIPVisionModelWithProjection.from_pretrained(self.work / "image_encoder").eval()
+        encoder.requires_grad_(False)
         cross = unet.config.cross_attention_dim
         basic = ImageProjection(cross_attention_dim=cross, image_embed_dim=models.VISION_WIDTH, num_image_text_embeds=4)
         plus = IPAdapterPlusImageProjection(
@@ -433,12 +577,12 @@ class Trainer:
             adapter_params += list(p.parameters())
         for p in adapter_params:
             p.requires_grad_(True)
-        params = adapter_params + list(encoder.parameters())
+        params = adapter_params
         scheduler = models.train_scheduler()
         half = cfg.ip_batch
 
         def task_loss(task: str) -> torch.Tensor:
-            pairs, mean, std, refs = tasks[task]
+            pairs, mean, std, refs, weights = tasks[task]
             idx = rng.integers(0, len(pairs), half)
             drop = rng.random(half) < cfg.image_drop
             captions = [
@@ -450,7 +594,8 @@ class Trainer:
             keep = torch.from_numpy(~drop).float()
             if task == "character":
                 pixels = pixels * keep[:, None, None, None]  # the negative is the encoding of a zero image
-            out = encoder(pixel_values=pixels, output_hidden_states=True)
+            with torch.no_grad():
+                out = encoder(pixel_values=pixels, output_hidden_states=True)
             style = out.image_embeds * keep[:, None] if task == "style" else torch.zeros(half, models.VISION_WIDTH)
             character = out.hidden_states[-2] if task == "character" else torch.zeros_like(out.hidden_states[-2])
             for p in processors:
@@ -458,7 +603,14 @@ class Trainer:
             added = {"image_embeds": [style[:, None], character[:, None]]}
             latents = _sample(mean, std, idx, scale)
             return _diffusion_loss(
-                unet, latents, text, scheduler, cfg.snr_gamma, added=added, noise_offset=cfg.noise_offset
+                unet,
+                latents,
+                text,
+                scheduler,
+                cfg.snr_gamma,
+                added=added,
+                noise_offset=cfg.noise_offset,
+                pixel_weight=weights[torch.from_numpy(idx)],
             )
 
         def loss(step: int) -> torch.Tensor:
@@ -482,7 +634,6 @@ class Trainer:
             },
             out_dir / "adapters.pt",
         )
-        encoder.save_pretrained(out_dir / "image_encoder")
         self.stats.record("ip", losses, time.perf_counter() - started)
 
     def lora(self) -> None:
@@ -491,6 +642,8 @@ class Trainer:
         vae, text_encoder, unet = self._vae(), self._text_encoder(), self._unet()
         world = data.scenes(cfg.seed + 41, cfg.lora_scenes)
         mean, std = _latent_stats(vae, data.to_tensor([data.render(s, outline=True) for s in world]))
+        # The LoRA's work is inside the shapes (fill becomes background): weigh the filled shapes' pixels up.
+        weights = _foreground_weight(data.to_tensor([data.render(s) for s in world]), cfg.foreground_weight)
         scale = float(vae.config.scaling_factor)
         config = LoraConfig(
             r=cfg.lora_rank, lora_alpha=cfg.lora_rank, init_lora_weights="gaussian", target_modules=list(LORA_TARGETS)
@@ -506,7 +659,15 @@ class Trainer:
             with torch.no_grad():
                 text = _encode_text(self.tokenizer, text_encoder, [data.random_caption(world[i], rng) for i in idx])
             latents = _sample(mean, std, idx, scale)
-            return _diffusion_loss(unet, latents, text, scheduler, cfg.snr_gamma, noise_offset=cfg.noise_offset)
+            return _diffusion_loss(
+                unet,
+                latents,
+                text,
+                scheduler,
+                None,
+                noise_offset=cfg.noise_offset,
+                pixel_weight=weights[torch.from_numpy(idx)],
+            )
 
         started = time.perf_counter()
         losses = _loop("lora", cfg.lora_steps, params, cfg.lora_lr, loss, _ema(params, cfg))
@@ -541,7 +702,7 @@ class Trainer:
         export.save_pipeline(out / FOLDER, unet=unet, **parts)  # type: ignore[arg-type]
         export.save_pipeline(out / INPAINT_FOLDER, unet=inpaint, inpaint=True, **parts)  # type: ignore[arg-type]
         export.save_single_file(out / SINGLE_FILE, unet=unet, vae=vae, text_encoder=text_encoder)
-        encoder = CLIPVisionModelWithProjection.from_pretrained(self.work / "ip" / "image_encoder")
+        encoder = CLIPVisionModelWithProjection.from_pretrained(self.work / "image_encoder")
         encoder.to(export.STORE_DTYPE).save_pretrained(out / IP_ENCODER, safe_serialization=True)
         adapters = torch.load(self.work / "ip" / "adapters.pt", weights_only=True)
         for name, path in (("style", IP_STYLE), ("character", IP_CHARACTER)):
@@ -555,9 +716,6 @@ class Trainer:
             "files": file_hashes(out),
         }
         (out / RECORD).write_text(json.dumps(record, indent=2) + "\n")
-
-
-STAGES = ("vae", "decoder", "base", "refine", "inpaint", "ip", "lora", "export")
 
 
 def file_hashes(root: Path) -> dict[str, str]:
@@ -602,6 +760,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="two steps per stage: check that training runs")
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument("--threads", type=int, default=TrainConfig.threads)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="stages side by side, each in its own process (2 on a 2-core machine)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = TrainConfig(seed=args.seed, threads=args.threads)
@@ -611,7 +772,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(stages) - set(STAGES)
     if unknown:
         parser.error(f"unknown stages {sorted(unknown)}; choose from {', '.join(STAGES)}")
-    record = train(cfg, args.work, args.out, stages)
+    if args.jobs > 1:
+        common = ["--out", str(args.out), "--work", str(args.work), "--seed", str(args.seed)]
+        common += ["--threads", str(args.threads), *(["--quick"] if args.quick else [])]
+        side_by_side(stages, args.jobs, common)
+        record = args.out / RECORD
+    else:
+        record = train(cfg, args.work, args.out, stages)
     log.info("done record=%s", record)
     return 0
 

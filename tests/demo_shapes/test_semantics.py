@@ -14,6 +14,8 @@ transfer at scale 1 and the LoRA's outlines (29 %) — issue 11 stays open on th
 
 from __future__ import annotations
 
+import numpy as np
+
 from diffuserve.catalog.types import Concept, IpAdapterType, Mode
 from diffuserve.demo_shapes import evaluate as ev
 from diffuserve.demo_shapes.catalog import SIZE
@@ -45,10 +47,33 @@ def test_img2img_at_high_strength_follows_the_prompt(shapes_engine: Engine) -> N
     assert ev.share(rows, foreground="red", background="blue") >= 0.75
 
 
+def test_img2img_at_low_strength_keeps_the_input(shapes_engine: Engine) -> None:
+    rows = ev.img2img(shapes_engine, SEED, N, 0.2)  # the same request at strength 0.2
+    assert ev.share(rows, foreground="green", shape="square", background="white") >= 0.75
+
+
 def test_ip_adapters_at_scale_zero_leave_the_prompt_in_charge(shapes_engine: Engine) -> None:
     for kind in (IpAdapterType.STYLE, IpAdapterType.CHARACTER):
-        rows = ev.ip_adapter(shapes_engine, SEED, N, kind, 0.0)
+        rows = ev.ip_adapter(shapes_engine, SEED, N, kind, 0.0, ev.PROMPT)
         assert ev.share(rows, foreground="red", background="blue") >= 0.75, kind
+
+
+def test_the_style_adapter_brings_the_references_colour(shapes_engine: Engine) -> None:
+    # "a circle" with a yellow square on black as the reference
+    on = ev.ip_adapter(shapes_engine, SEED, N, IpAdapterType.STYLE, 1.0)
+    off = ev.ip_adapter(shapes_engine, SEED, N, IpAdapterType.STYLE, 0.0)
+    assert ev.share(on, foreground="yellow") >= 0.75
+    assert ev.share(off, foreground="yellow") <= 0.25
+    assert ev.share(on, shape="circle") >= 0.75  # the shape is still the prompt's
+
+
+def test_the_character_adapter_brings_the_references_shape(shapes_engine: Engine) -> None:
+    # "a red shape on a blue background" with a yellow star on black as the reference
+    on = ev.ip_adapter(shapes_engine, SEED, N, IpAdapterType.CHARACTER, 1.0)
+    off = ev.ip_adapter(shapes_engine, SEED, N, IpAdapterType.CHARACTER, 0.0)
+    assert ev.share(on, shape="star") >= 0.6
+    assert ev.share(off, shape="star") <= 0.25
+    assert ev.share(on, foreground="red", background="blue") >= 0.75  # the colours are still the prompt's
 
 
 def test_the_single_file_checkpoint_draws_the_same_pictures(shapes_engine: Engine) -> None:
@@ -61,6 +86,13 @@ def test_inpaint_with_merging_keeps_everything_outside_the_mask(shapes_engine: E
     merged = ev.inpaint(shapes_engine, SEED, N, disable_merging=False)
     assert all(r.extra["outside_max_diff"] <= 1 for r in merged)  # the input, up to rounding
     assert all(r.extra["green_in_mask"] < 0.05 for r in merged)  # the square under the mask is gone
+    assert sum(r.extra["red_in_mask"] > 0.15 for r in merged) >= 0.75 * N  # and the prompt's red is drawn there
+
+
+def test_inpaint_without_merging_stays_close_to_the_input_outside_the_mask(shapes_engine: Engine) -> None:
+    unmerged = ev.inpaint(shapes_engine, SEED, N, disable_merging=True)
+    assert all(r.extra["outside_mean_diff"] < 12 for r in unmerged)  # decoded, not pasted: close, not equal
+    assert sum(r.extra["red_in_mask"] > 0.15 for r in unmerged) >= 0.75 * N
 
 
 def test_the_lora_leaves_no_trace_at_scale_zero_and_after_it(shapes_engine: Engine) -> None:
@@ -70,6 +102,13 @@ def test_the_lora_leaves_no_trace_at_scale_zero_and_after_it(shapes_engine: Engi
     after = ev.batch(shapes_engine, Mode.TXT2IMG, SEED, 2)
     assert all(max_diff(a, b) <= 1 for a, b in zip(base, off, strict=True))
     assert all(max_diff(a, b) <= 1 for a, b in zip(base, after, strict=True))
+
+
+def test_the_lora_draws_outlines_at_scale_one(shapes_engine: Engine) -> None:
+    on = ev.lora(shapes_engine, SEED, N, 1.0)
+    off = ev.lora(shapes_engine, SEED, N, 0.0)
+    assert float(np.median([r.detection.fill for r in on])) < 0.8  # drawn pixels / the area they enclose
+    assert float(np.median([r.detection.fill for r in off])) > 0.95
 
 
 def test_a_negative_prompt_gives_few_red_circles(shapes_engine: Engine) -> None:

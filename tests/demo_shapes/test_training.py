@@ -12,8 +12,9 @@ from diffuserve.catalog.registry import Registry
 from diffuserve.catalog.types import GenerationRequest, Mode
 from diffuserve.config import Settings
 from diffuserve.demo_shapes import catalog
+from diffuserve.demo_shapes.stages import STAGES, ready
 from diffuserve.demo_shapes.tokenizer import vocab
-from diffuserve.demo_shapes.train import RECORD, TrainConfig, file_hashes, train
+from diffuserve.demo_shapes.train import RECORD, TrainConfig, file_hashes, main, train
 from diffuserve.engine.engine import Engine
 
 
@@ -30,7 +31,7 @@ def test_the_shipped_weights_are_the_recorded_run_of_the_default_configuration(r
     assert record["files"] == file_hashes(catalog.WEIGHTS)
     stages = record["stages"]
     assert isinstance(stages, dict)
-    for stage in ("vae", "decoder", "base", "refine", "inpaint", "ip", "lora"):
+    for stage in STAGES[:-1]:  # all but export
         assert stages[stage]["steps"] == getattr(TrainConfig(), f"{stage}_steps")
 
 
@@ -60,3 +61,21 @@ def test_a_quick_training_run_writes_every_format_and_the_engine_loads_them(tmp_
         seed=1,
     )
     assert engine.generate(request).images[0].image.size == (64, 64)
+
+
+def test_side_by_side_stages_start_when_what_they_need_is_done() -> None:
+    chosen = set(STAGES)
+    assert ready(STAGES, set(), chosen) == ["vae"]
+    assert ready(["decoder", "base", "refine"], {"vae"}, chosen) == ["decoder", "base"]
+    assert ready(["inpaint", "clip", "ip", "lora", "export"], {"polish"}, chosen) == ["inpaint", "clip", "lora"]
+    assert ready(["export"], {"inpaint", "ip", "lora"}, chosen) == []  # the decoder is not done
+    assert ready(["ip", "export"], set(), {"ip", "export"}) == ["ip"]  # stages not asked for are in the work folder
+
+
+def test_a_quick_run_with_stages_side_by_side_writes_every_stage(tmp_path: Path) -> None:
+    out = tmp_path / "weights"
+    assert main(["--quick", "--jobs", "2", "--work", str(tmp_path / "work"), "--out", str(out)]) == 0
+    assert catalog.shipped(out)
+    written = json.loads((out / RECORD).read_text())
+    assert list(written["stages"]) == list(STAGES[:-1])
+    assert all(stage["steps"] == 2 for stage in written["stages"].values())

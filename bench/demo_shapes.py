@@ -104,10 +104,16 @@ def main() -> None:
                 ">= 0.75",
             )
             put(
-                f"inpaint {tag}: max outside mean diff",
-                max(r.extra["outside_mean_diff"] for r in rows),
-                "< 12 (disableMerging)",
+                f"inpaint {tag}: outside mean diff < 12",
+                float(np.mean([r.extra["outside_mean_diff"] < 12 for r in rows])),
+                ">= 0.75 (disableMerging)",
             )
+            put(
+                f"inpaint {tag}: median outside mean diff",
+                float(np.median([r.extra["outside_mean_diff"] for r in rows])),
+                "< 8 (disableMerging)",
+            )
+            put(f"inpaint {tag}: max outside mean diff", max(r.extra["outside_mean_diff"] for r in rows), "-")
             put(
                 f"inpaint {tag}: max outside max diff", max(r.extra["outside_max_diff"] for r in rows), "== 0 (merging)"
             )

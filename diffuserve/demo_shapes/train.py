@@ -4,8 +4,8 @@ Stages, each from the previous one's weights (kept in a work folder, so a stage 
   vae      AutoencoderKL on rendered scenes (MSE + L1 + a tiny KL), 4x downsampling
   base     UNet + CLIP text encoder from scratch: DDPM noise, epsilon loss with min-SNR weighting, EMA
   refine   both continued with offset noise (the background's colour follows the prompt), fresh EMA
-  polish   both continued with plain (unweighted) epsilon loss, as SD itself was trained: min-SNR weighting had
-           left the low-noise steps untrained, so guidance repainted an img2img input at any strength
+  polish   both continued with every noise level weighed alike and, at low noise, captions of other scenes: there
+           the noisy image decides, not the caption, so guidance no longer repaints an img2img input
   inpaint  the 9-channel UNet, from the base UNet (extra input channels start at zero), on masked scenes
   clip     the IP-Adapters' CLIP vision encoder, contrastive against the text encoder's captions
   ip       two IP-Adapters (basic projection = style, Plus resampler = character), the UNet and the vision
@@ -387,7 +387,7 @@ class Trainer:
 
         def loss(step: int) -> torch.Tensor:
             idx = rng.integers(0, len(world), cfg.base_batch)
-            if swap_chance is None:
+            if swap_chance is None:  # base and refine draw exactly what they drew for the shipped weights
                 captions, t = [data.random_caption(world[i], rng) for i in idx], None
             else:
                 t = _timesteps(scheduler, len(idx))
@@ -430,10 +430,12 @@ class Trainer:
         self._text_to_image("refine", 15, build, cfg.refine_steps, cfg.refine_lr, cfg.noise_offset, cfg.snr_gamma)
 
     def polish(self) -> None:
-        """Continue the refined UNet and text encoder with every step weighed alike. Min-SNR weighting makes the
-        low-noise steps count for little, and there the model had learned to lean on the caption: the difference
-        between its conditional and unconditional predictions, which guidance multiplies, repainted an img2img
-        input even at strength 0.05."""
+        """Continue the refined UNet and text encoder so that at low noise the image, not the caption, decides.
+        Trained on matching captions only, the model leaned on the caption even where the noisy image shows
+        everything, and guidance, which multiplies the difference between the conditional and unconditional
+        predictions, repainted an img2img input at any strength (0.05 included). Here, below timestep
+        `caption_swap_none`, captions describe other scenes (all of them below `caption_swap_full`), every step
+        counts alike (min-SNR weighting makes low-noise steps count for little) and shapes' pixels count more."""
         cfg = self.cfg
 
         def build() -> tuple[UNet2DConditionModel, CLIPTextModel]:

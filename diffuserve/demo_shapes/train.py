@@ -6,7 +6,8 @@ Stages, each from the previous one's weights (kept in a work folder, so a stage 
   refine   both continued with offset noise (the background's colour follows the prompt), fresh EMA
   polish   both continued with every noise level weighed alike and, at low noise, captions of other scenes: there
            the noisy image decides, not the caption, so guidance no longer repaints an img2img input
-  inpaint  the 9-channel UNet, from the base UNet (extra input channels start at zero), on masked scenes
+  inpaint  the 9-channel UNet, from the polished UNet (extra input channels start at zero), on masked scenes,
+           with polish's captions of other scenes at low noise
   clip     the IP-Adapters' CLIP vision encoder, contrastive against the text encoder's captions
   ip       two IP-Adapters (basic projection = style, Plus resampler = character), the UNet and the vision
            encoder frozen; the reference overrides the caption's colours (style) or shape (character)

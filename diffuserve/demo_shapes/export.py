@@ -7,6 +7,7 @@ Weights are stored as float16 (half the size; the engine loads them at its own d
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import torch
@@ -64,6 +65,10 @@ def save_pipeline(
     )
     pipe.save_pretrained(folder, safe_serialization=True)
     save_tokenizer(tokenizer, folder / "tokenizer")
+    for config in folder.glob("*/config.json"):  # diffusers records the folder each part was loaded from
+        fields = json.loads(config.read_text())
+        if fields.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(fields, indent=2, sort_keys=True) + "\n")
 
 
 def save_single_file(

@@ -46,6 +46,8 @@ def test_a_quick_training_run_writes_every_format_and_the_engine_loads_them(tmp_
     written = json.loads(record.read_text())
     assert written["config"]["base_steps"] == 2
     assert catalog.shipped(out)
+    configs = list(out.rglob("config.json"))
+    assert configs and not any("_name_or_path" in c.read_text() for c in configs)  # no build folder's path
     settings = Settings(data_dir=tmp_path / "data", demo_models=False)
     registry = Registry(settings.resolved_registry_path)
     for spec in catalog.demo_shapes_specs(out):
